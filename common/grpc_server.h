@@ -1,0 +1,51 @@
+// Starting and stopping a Sigil daemon's gRPC server: TLS listener, gRPC's built-in grpc.health.v1
+// service, server reflection, and clean shutdown on SIGTERM / SIGINT.
+#ifndef SIGIL_COMMON_GRPC_SERVER_H_
+#define SIGIL_COMMON_GRPC_SERVER_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/tls_listener.h"
+#include "grpcpp/server.h"
+
+namespace sigil {
+
+// A started server. Thread-safe: Shutdown may be called from any thread, once.
+class RunningServer {
+ public:
+  // Builds and starts a server on options.listen (port 0 picks a free port) with `services`
+  // (borrowed: they must outlive the server). UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<RunningServer>> Start(const ListenerOptions& options,
+                                                              const std::vector<grpc::Service*>& services);
+
+  ~RunningServer();
+
+  // The bound port.
+  int port() const { return port_; }
+
+  // Marks the health service NOT_SERVING, lets in-flight RPCs finish for up to `grace`, then cancels
+  // the rest and waits for the server to stop.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  RunningServer(std::unique_ptr<grpc::Server> server, int port) : server_(std::move(server)), port_(port) {}
+
+  std::unique_ptr<grpc::Server> server_;
+  const int port_;
+  bool shut_down_ = false;
+};
+
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it starts afterwards). Call
+// first thing in main, before any thread exists, then use WaitForTerminationSignal.
+void BlockTerminationSignals();
+
+// Waits for SIGTERM or SIGINT and returns its number. SIGHUP calls `on_hangup` (may be empty) and keeps
+// waiting.
+int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
+
+}  // namespace sigil
+
+#endif  // SIGIL_COMMON_GRPC_SERVER_H_
