@@ -4,6 +4,7 @@
 #define SIGIL_COMMON_OPENSSL_UTIL_H_
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -28,6 +29,7 @@ inline void FreeX509Stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); 
 
 // Owning pointers for OpenSSL objects (bssl::UniquePtr style).
 using BioPtr = std::unique_ptr<BIO, internal::OpenSslDeleter<BIO, BIO_free_all>>;
+using BignumPtr = std::unique_ptr<BIGNUM, internal::OpenSslDeleter<BIGNUM, BN_free>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, internal::OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
 using EvpPkeyCtxPtr =
     std::unique_ptr<EVP_PKEY_CTX, internal::OpenSslDeleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;

@@ -26,40 +26,19 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/openssl_util.h"
 
 namespace sigil {
 namespace testing {
 
-// Owning smart pointers for OpenSSL objects; each deleter calls the matching *_free and accepts null.
-struct EvpPkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct EvpPkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct X509Deleter {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct X509StoreDeleter {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct X509StoreCtxDeleter {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
-struct BioDeleter {
-  void operator()(BIO* p) const { BIO_free_all(p); }
-};
-struct BignumDeleter {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
-using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, EvpPkeyCtxDeleter>;
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using X509StorePtr = std::unique_ptr<X509_STORE, X509StoreDeleter>;
-using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, X509StoreCtxDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-using BignumPtr = std::unique_ptr<BIGNUM, BignumDeleter>;
+// The project's owning pointers for OpenSSL objects (common/openssl_util.h).
+using ::sigil::BignumPtr;
+using ::sigil::BioPtr;
+using ::sigil::EvpPkeyCtxPtr;
+using ::sigil::EvpPkeyPtr;
+using ::sigil::X509Ptr;
+using ::sigil::X509StoreCtxPtr;
+using ::sigil::X509StorePtr;
 
 // What key to generate. RSA uses `rsa_bits` (public exponent 65537); EC uses the named curve `ec_nid`
 // (e.g. NID_X9_62_prime256v1, NID_secp384r1) with named-curve encoding. The unused field is ignored.
