@@ -68,4 +68,22 @@ int WaitForTerminationSignal(const std::function<void()>& on_hangup) {
   }
 }
 
+absl::Status ServeUntilSignalled(absl::string_view daemon, const ListenerOptions& options,
+                                 const std::vector<grpc::Service*>& services) {
+  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<RunningServer> server, RunningServer::Start(options, services));
+  LogInfo(absl::StrCat(daemon, " listening on ", options.listen, " (port ", server->port(),
+                       "); health and reflection enabled"));
+  LogInfo("Server is ready");
+  int sig = WaitForTerminationSignal();
+  LogInfo(absl::StrCat("Received signal ", sig, ", shutting down"));
+  server->Shutdown(absl::Seconds(5));
+  LogInfo(absl::StrCat(daemon, " stopped"));
+  return absl::OkStatus();
+}
+
+int FailStartup(absl::string_view daemon, const absl::Status& status) {
+  Log(LogLevel::kFatal, absl::StrCat(daemon, " cannot start: ", status.message()));
+  return 1;
+}
+
 }  // namespace sigil

@@ -46,6 +46,15 @@ void BlockTerminationSignals();
 // waiting.
 int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
 
+// The common life of a daemon after its services are built: starts the server, logs where it listens
+// and "Server is ready", waits for SIGTERM/SIGINT, shuts down with a 5 s grace period and logs
+// "<daemon> stopped". Returns the start-up error, if any. Call BlockTerminationSignals first.
+absl::Status ServeUntilSignalled(absl::string_view daemon, const ListenerOptions& options,
+                                 const std::vector<grpc::Service*>& services);
+
+// Logs "<daemon> cannot start: <message>" at fatal level and returns the exit status 1.
+int FailStartup(absl::string_view daemon, const absl::Status& status);
+
 }  // namespace sigil
 
 #endif  // SIGIL_COMMON_GRPC_SERVER_H_

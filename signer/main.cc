@@ -19,10 +19,7 @@ ABSL_FLAG(std::string, config, "", "signerd configuration file (JSON, sigil.conf
 
 namespace {
 
-int Fail(const absl::Status& status) {
-  sigil::Log(sigil::LogLevel::kFatal, absl::StrCat("signerd cannot start: ", status.message()));
-  return 1;
-}
+int Fail(const absl::Status& status) { return sigil::FailStartup("signerd", status); }
 
 }  // namespace
 
@@ -46,15 +43,8 @@ int main(int argc, char** argv) {
   for (const std::string& line : decisions) sigil::LogInfo(line);
 
   sigil::signer::SignerService service(**identities);
-  auto server = sigil::RunningServer::Start(*listener, {&service});
-  if (!server.ok()) return Fail(server.status());
-  sigil::LogInfo(absl::StrCat("signerd listening on ", listener->listen, " (port ", (*server)->port(),
-                              "); health and reflection enabled"));
-  sigil::LogInfo("Server is ready");
-
-  int sig = sigil::WaitForTerminationSignal();
-  sigil::LogInfo(absl::StrCat("Received signal ", sig, ", shutting down"));
-  (*server)->Shutdown(absl::Seconds(5));
-  sigil::LogInfo("signerd stopped");
+  if (auto status = sigil::ServeUntilSignalled("signerd", *listener, {&service}); !status.ok()) {
+    return Fail(status);
+  }
   return 0;
 }

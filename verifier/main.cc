@@ -18,10 +18,7 @@ ABSL_FLAG(std::string, config, "", "verifierd configuration file (JSON, sigil.co
 
 namespace {
 
-int Fail(const absl::Status& status) {
-  sigil::Log(sigil::LogLevel::kFatal, absl::StrCat("verifierd cannot start: ", status.message()));
-  return 1;
-}
+int Fail(const absl::Status& status) { return sigil::FailStartup("verifierd", status); }
 
 }  // namespace
 
@@ -44,15 +41,8 @@ int main(int argc, char** argv) {
 
   sigil::verifier::VerifierService verifier;
   sigil::cache::CacheService cache;
-  auto server = sigil::RunningServer::Start(*listener, {&verifier, &cache});
-  if (!server.ok()) return Fail(server.status());
-  sigil::LogInfo(absl::StrCat("verifierd listening on ", listener->listen, " (port ", (*server)->port(),
-                              "); health and reflection enabled"));
-  sigil::LogInfo("Server is ready");
-
-  int sig = sigil::WaitForTerminationSignal();
-  sigil::LogInfo(absl::StrCat("Received signal ", sig, ", shutting down"));
-  (*server)->Shutdown(absl::Seconds(5));
-  sigil::LogInfo("verifierd stopped");
+  if (auto status = sigil::ServeUntilSignalled("verifierd", *listener, {&verifier, &cache}); !status.ok()) {
+    return Fail(status);
+  }
   return 0;
 }
