@@ -2,6 +2,12 @@
 // against a running listener (gRPC clients and `openssl s_client`).
 #include "common/tls_listener.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -275,6 +281,38 @@ TEST_F(MtlsHandshakeTest, KeyExchangeIsP256Only) {
   EXPECT_TRUE(OpenSslHandshake("-groups P-256"));
   EXPECT_FALSE(OpenSslHandshake("-groups X25519"));
   EXPECT_FALSE(OpenSslHandshake("-groups P-384"));
+}
+
+// Opens a TCP connection that never starts TLS and reports whether the server closed it within `wait`.
+bool ServerClosesIdleConnection(int port, absl::Duration wait) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return false;
+  }
+  pollfd p = {fd, POLLIN, 0};
+  bool closed = false;
+  if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(wait))) == 1) {
+    char c;
+    closed = read(fd, &c, 1) <= 0;
+  }
+  close(fd);
+  return closed;
+}
+
+// `timeout` bounds how long a connection may take to complete its TLS handshake.
+TEST_F(MtlsHandshakeTest, HandshakeTimeoutClosesSilentConnections) {
+  StartServer(R"({"listen": "127.0.0.1:0", "tls": {"cert_file": "$CERT", "key_file": "$KEY", "ca_file": "$CA",
+                  "timeout": 0.2}})");
+  EXPECT_TRUE(ServerClosesIdleConnection(server_->port(), absl::Seconds(10)));
+  server_.reset();
+  StartServer(R"({"listen": "127.0.0.1:0", "tls": {"cert_file": "$CERT", "key_file": "$KEY", "ca_file": "$CA",
+                  "timeout": 60}})");
+  EXPECT_FALSE(ServerClosesIdleConnection(server_->port(), absl::Seconds(1)));
 }
 
 TEST_F(MtlsHandshakeTest, PlaintextDevelopmentListenerServes) {
