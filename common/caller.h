@@ -15,7 +15,7 @@ struct Caller {
   bool authenticated = false;
   // SAN DNS names, SAN URIs and the subject CN, in that order.
   std::vector<std::string> principals;
-  // Short label for logs: the first principal, or "anonymous".
+  // Short label for logs: the subject CN (or, without one, the last SAN), or "anonymous".
   std::string label;
 };
 
