@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace sigil {
@@ -18,13 +19,16 @@ void ClearOpenSslErrors() { ERR_clear_error(); }
 absl::Status OpenSslError(absl::StatusCode code, absl::string_view context) {
   std::string message(context);
   unsigned long err;
-  const char* file = nullptr;
-  int line = 0;
+  const char* data = nullptr;
+  int flags = 0;
   bool first = true;
-  while ((err = ERR_get_error_all(&file, &line, nullptr, nullptr, nullptr)) != 0) {
+  while ((err = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
     char buf[256];
     ERR_error_string_n(err, buf, sizeof(buf));
     absl::StrAppend(&message, first ? ": " : "; ", buf);
+    if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && data[0] != '\0') {
+      absl::StrAppend(&message, " (", data, ")");
+    }
     first = false;
   }
   return absl::Status(code, message);
@@ -127,25 +131,15 @@ std::string NameToString(const X509_NAME* name) {
   return std::string(data, static_cast<size_t>(len));
 }
 
-std::string HexEncode(absl::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
-  return out;
-}
-
-std::string SpkiSha256Hex(X509* cert) {
+std::string SpkiSha256Hex(const X509* cert) {
+  if (cert == nullptr) return "";
   unsigned char* der = nullptr;
   int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
   if (len <= 0) return "";
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(der, static_cast<size_t>(len), digest);
   OPENSSL_free(der);
-  return HexEncode(absl::string_view(reinterpret_cast<char*>(digest), sizeof(digest)));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), sizeof(digest)));
 }
 
 }  // namespace sigil

@@ -43,7 +43,8 @@ using X509StoreCtxPtr =
 using SslCtxPtr = std::unique_ptr<SSL_CTX, internal::OpenSslDeleter<SSL_CTX, SSL_CTX_free>>;
 
 // Builds a status with `code` whose message is `context` followed by the drained OpenSSL error queue
-// (every queued error, oldest first, with OpenSSL's own codes). Always clears the queue.
+// (every queued error, oldest first, with OpenSSL's own codes and any detail text it attached). Always
+// clears the queue.
 absl::Status OpenSslError(absl::StatusCode code, absl::string_view context);
 
 // Clears the calling thread's OpenSSL error queue.
@@ -72,11 +73,10 @@ std::string CertificatePem(X509* cert);
 // RFC 2253 form of a name ("CN=example.com,OU=NATS.io").
 std::string NameToString(const X509_NAME* name);
 
-// Lowercase hex SHA-256 of the certificate's DER SubjectPublicKeyInfo (the `pinned_certs` form).
-std::string SpkiSha256Hex(X509* cert);
-
-// Lowercase hex of bytes.
-std::string HexEncode(absl::string_view bytes);
+// Lowercase hex SHA-256 of the certificate's DER SubjectPublicKeyInfo (the `pinned_certs` form, what
+// `openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256` prints).
+// Empty for a null certificate or when encoding fails.
+std::string SpkiSha256Hex(const X509* cert);
 
 }  // namespace sigil
 

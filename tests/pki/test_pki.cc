@@ -56,29 +56,9 @@ constexpr int kCrlSignBit = 6;
 // TLS Feature value for status_request (RFC 7633): OCSP must-staple.
 constexpr long kTlsFeatureStatusRequest = 5;
 
-// A status with `code` whose message is `what` followed by the drained OpenSSL error queue.
-absl::Status OpenSslStatus(absl::StatusCode code, absl::string_view what) {
-  std::string message(what);
-  const char* data = nullptr;
-  int flags = 0;
-  bool first = true;
-  for (unsigned long e = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags); e != 0;
-       e = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) {
-    char text[256];
-    ERR_error_string_n(e, text, sizeof(text));
-    absl::StrAppend(&message, first ? ": " : "; ", text);
-    if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && data[0] != '\0') {
-      absl::StrAppend(&message, " (", data, ")");
-    }
-    first = false;
-  }
-  if (first) absl::StrAppend(&message, ": (OpenSSL error queue empty)");
-  return absl::Status(code, message);
-}
-
-// InternalError for a failed OpenSSL call, with OpenSSL's error text.
+// InternalError for a failed OpenSSL call, with OpenSSL's error text (common/openssl_util.h).
 absl::Status OpenSslError(absl::string_view what) {
-  return OpenSslStatus(absl::StatusCode::kInternal, what);
+  return ::sigil::OpenSslError(absl::StatusCode::kInternal, what);
 }
 
 // An IA5String holding `value`, or null on allocation failure.
@@ -105,7 +85,7 @@ absl::Status PushStringName(GENERAL_NAMES* names, int type, absl::string_view va
 absl::Status PushIpName(GENERAL_NAMES* names, const std::string& value) {
   OctetStringPtr ip(a2i_IPADDRESS(value.c_str()));
   if (ip == nullptr) {
-    return OpenSslStatus(absl::StatusCode::kInvalidArgument,
+    return ::sigil::OpenSslError(absl::StatusCode::kInvalidArgument,
                          absl::StrCat("ip_sans: not an IP address: \"", value, "\""));
   }
   GeneralNamePtr name(GENERAL_NAME_new());
@@ -150,7 +130,7 @@ absl::Status FillName(X509_NAME* name,
     if (X509_NAME_add_entry_by_txt(name, field.c_str(), MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.data()),
                                    static_cast<int>(value.size()), -1, 0) != 1) {
-      return OpenSslStatus(absl::StatusCode::kInvalidArgument,
+      return ::sigil::OpenSslError(absl::StatusCode::kInvalidArgument,
                            absl::StrCat("subject: cannot add ", field, "=\"", value, "\""));
     }
   }
@@ -473,27 +453,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::fclose(file);
   if (failed) return absl::InternalError(absl::StrCat("read ", path, ": read error"));
   return contents;
-}
-
-std::string SpkiSha256Hex(const X509* cert) {
-  if (cert == nullptr) return "";
-  unsigned char* der = nullptr;
-  int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  if (length <= 0) {
-    ERR_clear_error();
-    return "";
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_length = 0;
-  int ok = EVP_Digest(der, static_cast<size_t>(length), digest, &digest_length, EVP_sha256(),
-                      nullptr);
-  OPENSSL_free(der);
-  if (ok != 1) {
-    ERR_clear_error();
-    return "";
-  }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), digest_length));
 }
 
 std::string OpenSslIndexLine(const X509* cert, char status, int64_t revoked_at_unix) {

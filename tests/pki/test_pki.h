@@ -124,10 +124,9 @@ absl::Status WriteFile(const std::string& path, absl::string_view contents);
 // Reads all of `path` (binary). NotFound if it does not exist; InternalError for other failures.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-// Lowercase hex SHA-256 of `cert`'s DER SubjectPublicKeyInfo (64 characters), as printed by
-// `openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256`. Empty
-// string if `cert` is null or encoding fails.
-std::string SpkiSha256Hex(const X509* cert);
+// The pinned_certs form of a certificate's key (common/openssl_util.h); the tests check it against the
+// openssl command line.
+using ::sigil::SpkiSha256Hex;
 
 // One line (with trailing '\n') of an `openssl ca` index.txt for `cert`, byte-identical to what
 // `openssl ca -valid`/`-revoke` writes, for `openssl ocsp -index`:
