@@ -1,6 +1,5 @@
 // cipher_suites is honoured for TLS 1.2 (gRPC applies one process-wide list, so this runs in its own
 // test binary): a listed suite handshakes, an unlisted one is refused, and TLS 1.3 keeps working.
-#include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -12,19 +11,6 @@
 
 namespace sigil {
 namespace {
-
-bool Handshake(int port, const testing::MtlsPki& pki, const std::string& args) {
-  std::string cmd = absl::StrCat("openssl s_client -connect 127.0.0.1:", port, " -CAfile ", pki.ca_file,
-                                 " -cert ", pki.client_cert, " -key ", pki.client_key,
-                                 " -verify_return_error -alpn h2 ", args, " </dev/null 2>&1");
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-  pclose(pipe);  // gRPC ends non-HTTP/2 connections without close_notify; read the session summary
-  return out.find(", Cipher is ") != std::string::npos && out.find("Cipher is (NONE)") == std::string::npos &&
-         out.find("Verify return code: 0 (ok)") != std::string::npos;
-}
 
 TEST(TlsCipherSuitesTest, OnlyListedTls12SuitesHandshake) {
   auto pki = testing::MakeMtlsPki(testing::MakeTestDir("ciphers"));
@@ -42,9 +28,9 @@ TEST(TlsCipherSuitesTest, OnlyListedTls12SuitesHandshake) {
   auto server = RunningServer::Start(*options, {});
   ASSERT_TRUE(server.ok()) << server.status();
   int port = (*server)->port();
-  EXPECT_TRUE(Handshake(port, *pki, "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384"));
-  EXPECT_FALSE(Handshake(port, *pki, "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256"));
-  EXPECT_TRUE(Handshake(port, *pki, "-tls1_3"));
+  EXPECT_TRUE(testing::OpenSslClientHandshake(port, *pki, "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384"));
+  EXPECT_FALSE(testing::OpenSslClientHandshake(port, *pki, "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256"));
+  EXPECT_TRUE(testing::OpenSslClientHandshake(port, *pki, "-tls1_3"));
 }
 
 }  // namespace

@@ -207,25 +207,11 @@ class MtlsHandshakeTest : public TlsListenerTest {
     return status;
   }
 
-  // Runs `openssl s_client` against the listener with the operator client certificate; returns whether
-  // the TLS handshake completed (a session was established).
+  // A real `openssl s_client` handshake with the operator certificate; keeps the output of a failure.
   bool OpenSslHandshake(const std::string& extra_args) {
-    std::string cmd = absl::StrCat("openssl s_client -connect 127.0.0.1:", server_->port(),
-                                   " -CAfile ", pki_->ca_file, " -cert ", pki_->client_cert, " -key ",
-                                   pki_->client_key, " -verify_return_error -alpn h2 ", extra_args,
-                                   " </dev/null 2>&1");
-    FILE* pipe = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-    int rc = pclose(pipe);
-    // gRPC closes a connection that speaks no HTTP/2 without close_notify, so s_client's exit status
-    // says nothing about the handshake; its session summary does.
-    (void)rc;
-    bool established = out.find(", Cipher is ") != std::string::npos &&
-                       out.find("Cipher is (NONE)") == std::string::npos &&
-                       out.find("Verify return code: 0 (ok)") != std::string::npos;
-    if (!established) last_openssl_output_ = out;
+    std::string output;
+    bool established = testing::OpenSslClientHandshake(server_->port(), *pki_, extra_args, &output);
+    if (!established) last_openssl_output_ = output;
     return established;
   }
 

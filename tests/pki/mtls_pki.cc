@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,24 @@ absl::Status Write(const std::string& path, const std::string& contents, std::st
 }
 
 }  // namespace
+
+bool OpenSslClientHandshake(int port, const MtlsPki& pki, const std::string& extra_args,
+                            std::string* output) {
+  std::string cmd = absl::StrCat("openssl s_client -connect 127.0.0.1:", port, " -CAfile ", pki.ca_file,
+                                 " -cert ", pki.client_cert, " -key ", pki.client_key,
+                                 " -verify_return_error -alpn h2 ", extra_args, " </dev/null 2>&1");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return false;
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+  pclose(pipe);
+  bool established = out.find(", Cipher is ") != std::string::npos &&
+                     out.find("Cipher is (NONE)") == std::string::npos &&
+                     out.find("Verify return code: 0 (ok)") != std::string::npos;
+  if (output != nullptr) *output = std::move(out);
+  return established;
+}
 
 std::string MakeTestDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");

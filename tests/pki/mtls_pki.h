@@ -29,6 +29,13 @@ struct MtlsPki {
 // Generates the PKI (EC P-256 keys) into `dir`, which must exist.
 absl::StatusOr<MtlsPki> MakeMtlsPki(const std::string& dir);
 
+// Runs `openssl s_client -alpn h2 <extra_args>` against 127.0.0.1:`port` with the "operator" client
+// certificate and returns whether a TLS session was established with a verified server certificate.
+// gRPC closes a connection that speaks no HTTP/2 without close_notify, so s_client's exit status says
+// nothing about the handshake; its session summary does. `output`, when not null, receives what it printed.
+bool OpenSslClientHandshake(int port, const MtlsPki& pki, const std::string& extra_args,
+                            std::string* output = nullptr);
+
 // A fresh directory under TEST_TMPDIR (or /tmp) named after `name`.
 std::string MakeTestDir(const std::string& name);
 
