@@ -1,5 +1,7 @@
 #include "signer/signer_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/caller.h"
@@ -34,7 +36,12 @@ std::vector<const Identity*> AllowedIdentities(const IdentitySet& set, const Cal
 // when this one is unknown or not allowed (indistinguishably).
 absl::StatusOr<const Identity*> Resolve(const IdentitySet& set, const Caller& caller,
                                         const std::string& name) {
-  if (AllowedIdentities(set, caller).empty()) return absl::PermissionDeniedError(kNoIdentities);
+  const std::vector<const Identity*> all = set.All();
+  if (std::none_of(all.begin(), all.end(), [&](const Identity* identity) {
+        return CallerAllowed(caller, identity->allowed_principals);
+      })) {
+    return absl::PermissionDeniedError(kNoIdentities);
+  }
   const Identity* identity = set.Find(name);
   if (identity == nullptr || !CallerAllowed(caller, identity->allowed_principals)) {
     return absl::NotFoundError(absl::StrCat("no identity named '", name, "'"));
