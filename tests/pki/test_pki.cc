@@ -16,6 +16,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace sigil {
 namespace testing {
@@ -260,18 +261,21 @@ absl::Status AddExtensions(X509* cert, const CertSpec& spec, bool rsa_key, const
   return absl::OkStatus();
 }
 
-// Generates a key and a certificate for it, signed by `issuer_key` under the name of `issuer_cert`,
-// or self-signed when both are null.
+// Issues a certificate for `subject_key` (or, when null, for a key generated per `key_spec`), signed by
+// `issuer_key` under the name of `issuer_cert`, or self-signed when both are null. `key` of the result is
+// null when `subject_key` was given (the caller has only the public key).
 absl::StatusOr<Issued> Issue(const CertSpec& spec, const KeySpec& key_spec, const X509* issuer_cert,
-                             EVP_PKEY* issuer_key) {
+                             EVP_PKEY* issuer_key, EVP_PKEY* subject_key = nullptr) {
   ERR_clear_error();
   if (spec.not_after_unix < spec.not_before_unix) {
     return absl::InvalidArgumentError(absl::StrCat("not_after_unix (", spec.not_after_unix,
                                                    ") is before not_before_unix (",
                                                    spec.not_before_unix, ")"));
   }
-  absl::StatusOr<EvpPkeyPtr> key = GenerateKey(key_spec);
+  absl::StatusOr<EvpPkeyPtr> key = EvpPkeyPtr();
+  if (subject_key == nullptr) key = GenerateKey(key_spec);
   if (!key.ok()) return key.status();
+  EVP_PKEY* public_key = subject_key == nullptr ? key->get() : subject_key;
 
   X509Ptr cert(X509_new());
   if (cert == nullptr) return OpenSslError("X509_new");
@@ -299,11 +303,14 @@ absl::StatusOr<Issued> Issue(const CertSpec& spec, const KeySpec& key_spec, cons
           nullptr) {
     return OpenSslError("setting the validity period");
   }
-  if (X509_set_pubkey(cert.get(), key->get()) != 1) return OpenSslError("X509_set_pubkey");
+  if (X509_set_pubkey(cert.get(), public_key) != 1) return OpenSslError("X509_set_pubkey");
 
-  status = AddExtensions(cert.get(), spec, key_spec.type == KeySpec::kRsa, issuer_cert);
+  status = AddExtensions(cert.get(), spec, EVP_PKEY_get_base_id(public_key) == EVP_PKEY_RSA, issuer_cert);
   if (!status.ok()) return status;
 
+  if (issuer_key == nullptr && subject_key != nullptr) {
+    return absl::InvalidArgumentError("a self-signed certificate needs the private key");
+  }
   EVP_PKEY* signer = issuer_key == nullptr ? key->get() : issuer_key;
   if (X509_sign(cert.get(), signer, EVP_sha256()) <= 0) return OpenSslError("X509_sign");
 
@@ -422,6 +429,17 @@ absl::StatusOr<Issued> IssueCert(const CertSpec& cert_spec, const KeySpec& key_s
     return absl::InvalidArgumentError("issuer has no certificate or no key");
   }
   return Issue(cert_spec, key_spec, issuer.cert.get(), issuer.key.get());
+}
+
+absl::StatusOr<X509Ptr> IssueCertForPublicKey(const CertSpec& cert_spec, EVP_PKEY* public_key,
+                                              const Issued& issuer) {
+  if (issuer.cert == nullptr || issuer.key == nullptr) {
+    return absl::InvalidArgumentError("issuer has no certificate or no key");
+  }
+  if (public_key == nullptr) return absl::InvalidArgumentError("no public key");
+  SIGIL_ASSIGN_OR_RETURN(Issued issued,
+                         Issue(cert_spec, KeySpec(), issuer.cert.get(), issuer.key.get(), public_key));
+  return std::move(issued.cert);
 }
 
 absl::Status WriteFile(const std::string& path, absl::string_view contents) {

@@ -117,6 +117,11 @@ absl::StatusOr<Issued> SelfSigned(const CertSpec& cert_spec, const KeySpec& key_
 absl::StatusOr<Issued> IssueCert(const CertSpec& cert_spec, const KeySpec& key_spec,
                                  const Issued& issuer);
 
+// Issues a certificate per `cert_spec` for an existing public key (for keys generated inside a token,
+// where only the public half is available), signed by `issuer`. InvalidArgument as for IssueCert.
+absl::StatusOr<X509Ptr> IssueCertForPublicKey(const CertSpec& cert_spec, EVP_PKEY* public_key,
+                                              const Issued& issuer);
+
 // Writes `contents` to `path` (binary, truncating). InternalError naming the path and errno text on
 // failure.
 absl::Status WriteFile(const std::string& path, absl::string_view contents);
