@@ -69,12 +69,13 @@ int WaitForTerminationSignal(const std::function<void()>& on_hangup) {
 }
 
 absl::Status ServeUntilSignalled(absl::string_view daemon, const ListenerOptions& options,
-                                 const std::vector<grpc::Service*>& services) {
+                                 const std::vector<grpc::Service*>& services,
+                                 const std::function<void()>& on_hangup) {
   SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<RunningServer> server, RunningServer::Start(options, services));
   LogInfo(absl::StrCat(daemon, " listening on ", options.listen, " (port ", server->port(),
                        "); health and reflection enabled"));
   LogInfo("Server is ready");
-  int sig = WaitForTerminationSignal();
+  int sig = WaitForTerminationSignal(on_hangup);
   LogInfo(absl::StrCat("Received signal ", sig, ", shutting down"));
   server->Shutdown(absl::Seconds(5));
   LogInfo(absl::StrCat(daemon, " stopped"));

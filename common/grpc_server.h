@@ -3,6 +3,7 @@
 #ifndef SIGIL_COMMON_GRPC_SERVER_H_
 #define SIGIL_COMMON_GRPC_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -48,9 +49,11 @@ int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
 
 // The common life of a daemon after its services are built: starts the server, logs where it listens
 // and "Server is ready", waits for SIGTERM/SIGINT, shuts down with a 5 s grace period and logs
-// "<daemon> stopped". Returns the start-up error, if any. Call BlockTerminationSignals first.
+// "<daemon> stopped". SIGHUP calls `on_hangup` (may be empty) on the waiting thread. Returns the
+// start-up error, if any. Call BlockTerminationSignals first.
 absl::Status ServeUntilSignalled(absl::string_view daemon, const ListenerOptions& options,
-                                 const std::vector<grpc::Service*>& services);
+                                 const std::vector<grpc::Service*>& services,
+                                 const std::function<void()>& on_hangup = nullptr);
 
 // Logs "<daemon> cannot start: <message>" at fatal level and returns the exit status 1.
 int FailStartup(absl::string_view daemon, const absl::Status& status);

@@ -1,25 +1,34 @@
 // signerd: serves sigil.signer.v1.Signer, grpc.health.v1.Health and reflection on an mTLS listener.
-// Wiring only: config → identities → service → server → wait for SIGTERM/SIGINT.
+// Wiring only: config → identities (stores) → signing pool, refresher → service → server → wait for
+// SIGTERM/SIGINT (SIGHUP looks every store-backed identity up again).
 #include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
 #include "common/tls_listener.h"
 #include "sigil/config/v1/signer.pb.h"
 #include "signer/identity.h"
+#include "signer/identity_refresher.h"
 #include "signer/signer_service.h"
+#include "signer/signing_pool.h"
+#include "signer/stores/registry.h"
 
 ABSL_FLAG(std::string, config, "", "signerd configuration file (JSON, sigil.config.v1.SignerConfig)");
 
 namespace {
 
 int Fail(const absl::Status& status) { return sigil::FailStartup("signerd", status); }
+
+// Signatures that may wait for a busy token before new ones are refused.
+constexpr size_t kMaxQueuedSignatures = 4096;
 
 }  // namespace
 
@@ -36,14 +45,32 @@ int main(int argc, char** argv) {
   auto listener = sigil::ValidateListener(config.listener());
   if (!listener.ok()) return Fail(listener.status());
   for (const std::string& line : listener->decisions) sigil::LogInfo(line);
+  if (config.has_signing_threads() && (config.signing_threads() < 1 || config.signing_threads() > 256)) {
+    return Fail(absl::InvalidArgumentError("'signing_threads' must be between 1 and 256"));
+  }
+  const int signing_threads = config.has_signing_threads() ? static_cast<int>(config.signing_threads()) : 4;
 
   std::vector<std::string> decisions;
-  auto identities = sigil::signer::IdentitySet::Create(config, &decisions);
+  auto identities = sigil::signer::IdentitySet::Create(config, sigil::signer::CreateKeyStore, &decisions);
   if (!identities.ok()) return Fail(identities.status());
-  for (const std::string& line : decisions) sigil::LogInfo(line);
+  for (const std::string& line : decisions) {
+    if (absl::StartsWith(line, "warning: ")) {
+      sigil::LogWarning(line.substr(9));
+    } else {
+      sigil::LogInfo(line);
+    }
+  }
+  std::vector<std::string> admins(config.admin_principals().begin(), config.admin_principals().end());
+  sigil::LogInfo(admins.empty() ? "admin RPCs: nobody (admin_principals is empty)"
+                                : absl::StrCat("admin RPCs: [", absl::StrJoin(admins, ", "), "]"));
 
-  sigil::signer::SignerService service(**identities);
-  if (auto status = sigil::ServeUntilSignalled("signerd", *listener, {&service}); !status.ok()) {
+  sigil::signer::SigningPool pool(signing_threads, kMaxQueuedSignatures);
+  sigil::signer::IdentityRefresher refresher(**identities);
+  sigil::signer::SignerService service(**identities, std::move(admins), pool);
+  if (auto status = sigil::ServeUntilSignalled("signerd", *listener, {&service}, [&refresher] {
+        refresher.RequestNow();
+      });
+      !status.ok()) {
     return Fail(status);
   }
   return 0;

@@ -1,6 +1,7 @@
 #include "signer/signer_service.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -24,52 +25,97 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const grp
 constexpr const char* kNoIdentities = "the caller may use no identity on this signer";
 
 // Identities `caller` may use, sorted by name.
-std::vector<const Identity*> AllowedIdentities(const IdentitySet& set, const Caller& caller) {
-  std::vector<const Identity*> out;
-  for (const Identity* identity : set.All()) {
-    if (CallerAllowed(caller, identity->allowed_principals)) out.push_back(identity);
+std::vector<Identity*> AllowedIdentities(const IdentitySet& set, const Caller& caller) {
+  std::vector<Identity*> out;
+  for (Identity* identity : set.All()) {
+    if (CallerAllowed(caller, identity->allowed_principals())) out.push_back(identity);
   }
   return out;
 }
 
 // Resolves a request's identity for `caller`: PERMISSION_DENIED when the caller may use none, NOT_FOUND
 // when this one is unknown or not allowed (indistinguishably).
-absl::StatusOr<const Identity*> Resolve(const IdentitySet& set, const Caller& caller,
-                                        const std::string& name) {
-  const std::vector<const Identity*> all = set.All();
+absl::StatusOr<Identity*> Resolve(const IdentitySet& set, const Caller& caller, const std::string& name) {
+  const std::vector<Identity*> all = set.All();
   if (std::none_of(all.begin(), all.end(), [&](const Identity* identity) {
-        return CallerAllowed(caller, identity->allowed_principals);
+        return CallerAllowed(caller, identity->allowed_principals());
       })) {
     return absl::PermissionDeniedError(kNoIdentities);
   }
-  const Identity* identity = set.Find(name);
-  if (identity == nullptr || !CallerAllowed(caller, identity->allowed_principals)) {
+  Identity* identity = set.Find(name);
+  if (identity == nullptr || !CallerAllowed(caller, identity->allowed_principals())) {
     return absl::NotFoundError(absl::StrCat("no identity named '", name, "'"));
   }
   return identity;
 }
 
+// Everything one Sign call needs after it has been authorized and validated, kept alive until the
+// signature is made (possibly on the pool, after a rotation replaced the identity's version).
+struct SignJob {
+  std::shared_ptr<const IdentityVersion> version;
+  const SignatureScheme* scheme = nullptr;
+  std::string caller;
+  std::string identity;
+  uint32_t scheme_code = 0;
+  absl::Time start;
+};
+
+void Audit(const SignJob& job, const absl::Status& status, absl::Duration queued) {
+  // Never the digest, the signature or key material.
+  LogInfo(absl::StrCat("audit: Sign caller=", job.caller, " identity=", job.identity,
+                       " scheme=", SchemeLabel(job.scheme_code), " outcome=",
+                       status.ok() ? "OK" : absl::StatusCodeToString(status.code()),
+                       " queue_us=", absl::ToInt64Microseconds(queued),
+                       " latency_us=", absl::ToInt64Microseconds(absl::Now() - job.start)));
+}
+
+absl::Status SignWith(const SignJob& job, absl::string_view digest, v1::SignResponse* response) {
+  auto signature = job.version->key->Sign(*job.scheme, digest);
+  if (!signature.ok()) return signature.status();
+  response->set_signature(*std::move(signature));
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+void RefreshIdentities(const IdentitySet& identities, absl::Time now, v1::ReloadIdentitiesResponse* response) {
+  for (Identity* identity : identities.All()) {
+    auto changed = identity->Refresh(now);
+    std::shared_ptr<const IdentityVersion> version = identity->current();
+    if (!changed.ok()) {
+      LogWarning(absl::StrCat("re-lookup failed, keeping the current certificate: ", changed.status().message()));
+    } else if (*changed) {
+      LogInfo(absl::StrCat("rotated: ", identity->Describe()));
+    }
+    if (response == nullptr) continue;
+    auto* result = response->add_results();
+    result->set_name(identity->name());
+    result->set_subject(version->subject);
+    result->set_changed(changed.ok() && *changed);
+    if (!changed.ok()) result->set_error(std::string(changed.status().message()));
+  }
+}
 
 grpc::ServerUnaryReactor* SignerService::ListIdentities(grpc::CallbackServerContext* context,
                                                         const v1::ListIdentitiesRequest*,
                                                         v1::ListIdentitiesResponse* response) {
   Caller caller = CallerFromAuthContext(context->auth_context().get());
-  std::vector<const Identity*> allowed = AllowedIdentities(identities_, caller);
+  std::vector<Identity*> allowed = AllowedIdentities(identities_, caller);
   if (allowed.empty()) {
     return Finish(context, grpc::Status(grpc::StatusCode::PERMISSION_DENIED, kNoIdentities));
   }
   for (const Identity* identity : allowed) {
+    std::shared_ptr<const IdentityVersion> version = identity->current();
     v1::Identity* out = response->add_identities();
-    out->set_name(identity->name);
-    out->set_subject(identity->subject);
-    const KeyInfo& info = identity->key->info();
+    out->set_name(identity->name());
+    out->set_subject(version->subject);
+    const KeyInfo& info = version->key->info();
     out->set_key_type(info.type == KeyType::kRsa ? "RSA" : "EC");
     out->set_key_bits(static_cast<uint32_t>(info.bits));
-    for (uint16_t s : identity->schemes) out->add_schemes(s);
-    out->set_not_before(identity->not_before);
-    out->set_not_after(identity->not_after);
-    out->set_store(identity->store);
+    for (uint16_t s : version->schemes) out->add_schemes(s);
+    out->set_not_before(version->not_before);
+    out->set_not_after(version->not_after);
+    out->set_store(identity->store());
   }
   return Finish(context, grpc::Status::OK);
 }
@@ -80,39 +126,74 @@ grpc::ServerUnaryReactor* SignerService::GetCertificateChain(grpc::CallbackServe
   Caller caller = CallerFromAuthContext(context->auth_context().get());
   auto identity = Resolve(identities_, caller, request->identity());
   if (!identity.ok()) return Finish(context, ToGrpc(identity.status()));
-  for (const std::string& der : (*identity)->chain_der) response->add_certificates(der);
-  for (uint16_t s : (*identity)->schemes) response->add_schemes(s);
+  std::shared_ptr<const IdentityVersion> version = (*identity)->current();
+  for (const std::string& der : version->chain_der) response->add_certificates(der);
+  for (uint16_t s : version->schemes) response->add_schemes(s);
   return Finish(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* SignerService::Sign(grpc::CallbackServerContext* context,
                                               const v1::SignRequest* request, v1::SignResponse* response) {
-  absl::Time start = absl::Now();
+  auto job = std::make_shared<SignJob>();
+  job->start = absl::Now();
   Caller caller = CallerFromAuthContext(context->auth_context().get());
+  job->caller = caller.label;
+  job->identity = request->identity();
+  job->scheme_code = request->scheme();
+
   absl::Status status;
   auto identity = Resolve(identities_, caller, request->identity());
   if (!identity.ok()) {
     status = identity.status();
-  } else if ((*identity)->key->MayBlock()) {
-    status = absl::UnimplementedError("signing with a blocking credential store is not implemented yet");
   } else {
-    const SignatureScheme* scheme = nullptr;
-    status = ValidateSignRequest((*identity)->key->info(), request->scheme(), request->digest(), &scheme);
-    if (status.ok()) {
-      auto signature = (*identity)->key->Sign(*scheme, request->digest());
-      if (signature.ok()) {
-        response->set_signature(*std::move(signature));
-      } else {
-        status = signature.status();
-      }
+    job->version = (*identity)->current();
+    status = ValidateSignRequest(job->version->key->info(), request->scheme(), request->digest(), &job->scheme);
+    if (status.ok() && !job->version->Supports(job->scheme->code)) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat("this identity's key cannot make ", SchemeLabel(request->scheme())));
     }
   }
-  // Audit line: never the digest, the signature or key material.
-  LogInfo(absl::StrCat("audit: Sign caller=", caller.label, " identity=", request->identity(),
-                       " scheme=", SchemeLabel(request->scheme()), " outcome=",
-                       status.ok() ? "OK" : absl::StatusCodeToString(status.code()),
-                       " latency_us=", absl::ToInt64Microseconds(absl::Now() - start)));
-  return Finish(context, ToGrpc(status));
+  if (!status.ok() || !job->version->key->MayBlock()) {
+    if (status.ok()) status = SignWith(*job, request->digest(), response);
+    Audit(*job, status, absl::ZeroDuration());
+    return Finish(context, ToGrpc(status));
+  }
+
+  // The store may block: sign on the pool and finish the reactor from there. `request`, `response` and
+  // `context` stay valid until Finish.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  status = pool_.Submit([job, context, request, response, reactor](absl::Duration queued) {
+    absl::Status result = context->IsCancelled()
+                              ? absl::CancelledError("the caller gave up while the signature was queued")
+                              : SignWith(*job, request->digest(), response);
+    Audit(*job, result, queued);
+    reactor->Finish(ToGrpc(result));
+  });
+  if (!status.ok()) {
+    Audit(*job, status, absl::ZeroDuration());
+    reactor->Finish(ToGrpc(status));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SignerService::ReloadIdentities(grpc::CallbackServerContext* context,
+                                                          const v1::ReloadIdentitiesRequest*,
+                                                          v1::ReloadIdentitiesResponse* response) {
+  Caller caller = CallerFromAuthContext(context->auth_context().get());
+  if (!CallerAllowed(caller, admin_principals_)) {
+    LogWarning(absl::StrCat("admin: ReloadIdentities refused for caller=", caller.label));
+    return Finish(context, grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                        "the caller is not one of this signer's admin_principals"));
+  }
+  LogInfo(absl::StrCat("admin: ReloadIdentities by caller=", caller.label));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const IdentitySet* identities = &identities_;
+  absl::Status status = pool_.Submit([identities, response, reactor](absl::Duration) {
+    RefreshIdentities(*identities, absl::Now(), response);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!status.ok()) reactor->Finish(ToGrpc(status));
+  return reactor;
 }
 
 }  // namespace sigil::signer

@@ -13,6 +13,7 @@
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "signer/signature_scheme.h"
+#include "signer/stores/registry.h"
 #include "tests/pki/mtls_pki.h"
 
 namespace sigil::signer {
@@ -68,10 +69,11 @@ class SignerServiceTest : public ::testing::Test {
     restricted->add_allowed_principals("other-service");
 
     std::vector<std::string> decisions;
-    auto identities = IdentitySet::Create(config, &decisions);
+    auto identities = IdentitySet::Create(config, CreateKeyStore, &decisions);
     ASSERT_TRUE(identities.ok()) << identities.status();
     identities_ = identities->release();
-    service_ = new SignerService(*identities_);
+    pool_ = new SigningPool(2, 64);
+    service_ = new SignerService(*identities_, {"spiffe://sigil.test/operator"}, *pool_);
 
     config::v1::Listener listener;
     listener.set_listen("127.0.0.1:0");
@@ -90,6 +92,7 @@ class SignerServiceTest : public ::testing::Test {
     server_->Shutdown(absl::ZeroDuration());
     delete server_;
     delete service_;
+    delete pool_;
     delete identities_;
   }
 
@@ -126,12 +129,14 @@ class SignerServiceTest : public ::testing::Test {
 
   static testing::MtlsPki* pki_;
   static IdentitySet* identities_;
+  static SigningPool* pool_;
   static SignerService* service_;
   static RunningServer* server_;
 };
 
 testing::MtlsPki* SignerServiceTest::pki_ = nullptr;
 IdentitySet* SignerServiceTest::identities_ = nullptr;
+SigningPool* SignerServiceTest::pool_ = nullptr;
 SignerService* SignerServiceTest::service_ = nullptr;
 RunningServer* SignerServiceTest::server_ = nullptr;
 
@@ -238,7 +243,7 @@ TEST_P(IdentityConfigErrorTest, ExactError) {
   config::v1::SignerConfig config;
   ASSERT_TRUE(ParseJsonConfig(GetParam().json, "test", &config).ok());
   std::vector<std::string> decisions;
-  auto set = IdentitySet::Create(config, &decisions);
+  auto set = IdentitySet::Create(config, CreateKeyStore, &decisions);
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(set.status().message(), GetParam().message);
@@ -257,12 +262,30 @@ INSTANTIATE_TEST_SUITE_P(
                       "allowed_principals": ["*"]}]})",
                    "identity 'a': 'cert_file' and 'cert_store' may not both be configured"},
         ConfigCase{"CertStoreNotImplemented",
-                   R"({"identities": [{"name": "a", "cert_store": "PKCS11", "allowed_principals": ["*"]}]})",
-                   "identity 'a': cert store type not implemented"},
+                   R"({"identities": [{"name": "a", "cert_store": "Vault", "cert_match": "x",
+                      "allowed_principals": ["*"]}]})",
+                   "identity 'a': cert store type not implemented: \"Vault\" (this build knows PEM, PKCS11)"},
+        ConfigCase{"WindowsStoreOnLinux",
+                   R"({"identities": [{"name": "a", "cert_store": "windowscurrentuser", "cert_match": "x",
+                      "allowed_principals": ["*"]}]})",
+                   "identity 'a': cert store type not implemented: windowscurrentuser is available only in the "
+                   "Windows build of signerd"},
+        ConfigCase{"CertMatchByNotImplemented",
+                   R"({"identities": [{"name": "a", "cert_store": "pem", "pem_store": {"directory": "/"},
+                      "cert_match_by": "SubjectAltName", "cert_match": "x", "allowed_principals": ["*"]}]})",
+                   "identity 'a': cert match by type not implemented"},
+        ConfigCase{"ProviderNameIsCaseInsensitive",
+                   R"({"identities": [{"name": "a", "cert_store": "pEm", "cert_match": "x",
+                      "allowed_principals": ["*"]}]})",
+                   "identity 'a': 'pem_store.directory' is required with cert_store \"PEM\""},
+        ConfigCase{"CertMatchRequired",
+                   R"({"identities": [{"name": "a", "cert_store": "PEM", "pem_store": {"directory": "/"},
+                      "allowed_principals": ["*"]}]})",
+                   "identity 'a': 'cert_match' is required with 'cert_store'"},
         ConfigCase{"MatchWithoutStore",
                    R"({"identities": [{"name": "a", "cert_file": "a", "key_file": "b", "cert_match": "x",
                       "allowed_principals": ["*"]}]})",
-                   "identity 'a': 'cert_match_by' and 'cert_match' need 'cert_store'"},
+                   "identity 'a': 'cert_match_by', 'cert_match' and 'cert_match_skip_invalid' need 'cert_store'"},
         ConfigCase{"NoKeyFile", R"({"identities": [{"name": "a", "cert_file": "a", "allowed_principals": ["*"]}]})",
                    "identity 'a': 'key_file' is required with 'cert_file'"},
         ConfigCase{"MissingCertFile",

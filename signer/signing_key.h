@@ -5,7 +5,9 @@
 #ifndef SIGIL_SIGNER_SIGNING_KEY_H_
 #define SIGIL_SIGNER_SIGNING_KEY_H_
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -24,6 +26,11 @@ class SigningKey {
   // key supports `scheme`). Returns the signature as TLS sends it: RSA as the modulus-sized integer, ECDSA
   // as DER. UNAVAILABLE when the store cannot be reached; INTERNAL for a store failure.
   virtual absl::StatusOr<std::string> Sign(const SignatureScheme& scheme, absl::string_view digest) = 0;
+
+  // The TLS SignatureScheme codes this key can make, probed when the key was opened. The default is
+  // every scheme the key's type, size and curve allow; a store whose token lacks a mechanism (say,
+  // RSA-PSS) reports less.
+  virtual std::vector<uint16_t> Schemes() const { return SupportedSchemes(info()); }
 
   // Whether Sign can block on I/O (a token, a remote service) and must run off gRPC's threads.
   virtual bool MayBlock() const = 0;

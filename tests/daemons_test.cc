@@ -648,7 +648,8 @@ TEST_F(SignerdTest, ReflectionListsTheServices) {
   ASSERT_EQ(file.service_size(), 1);
   std::vector<std::string> methods;
   for (const auto& method : file.service(0).method()) methods.push_back(method.name());
-  EXPECT_EQ(methods, (std::vector<std::string>{"ListIdentities", "GetCertificateChain", "Sign"}));
+  EXPECT_EQ(methods,
+            (std::vector<std::string>{"ListIdentities", "GetCertificateChain", "Sign", "ReloadIdentities"}));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -837,12 +838,13 @@ const std::vector<BadConfigCase>& BadConfigCases() {
             "key_file": "$RSA_KEY", "allowed_principals": ["operator"]}]})"))
            ->c_str(),
        "identity 'win': 'cert_file' and 'cert_store' may not both be configured"},
-      {"signerd_cert_store_alone", "signer/signerd",
+      {"signerd_windows_store_on_linux", "signer/signerd",
        Json(absl::StrCat("{", kGoodListener, R"(, "identities": [
            {"name": "win", "cert_store": "WindowsCurrentUser", "cert_match_by": "Subject",
             "cert_match": "rsa.sigil.test", "allowed_principals": ["operator"]}]})"))
            ->c_str(),
-       "identity 'win': cert store type not implemented"},
+       "identity 'win': cert store type not implemented: WindowsCurrentUser is available only in the Windows "
+       "build of signerd"},
       {"signerd_identity_without_allowed_principals", "signer/signerd",
        Json(absl::StrCat("{", kGoodListener, R"(, "identities": [
            {"name": "test-rsa", "cert_file": "$RSA_CERT", "key_file": "$RSA_KEY"}]})"))

@@ -8,6 +8,7 @@
 //
 // A backend's test instantiates it:
 //
+//   using ::sigil::signer::testing::KeyStoreConformanceTest;  // the macro needs an unqualified name
 //   INSTANTIATE_TEST_SUITE_P(SoftHsm2, KeyStoreConformanceTest,
 //                            ::testing::Values(ConformanceParam{"SoftHSM2", &MakeSoftHsmFixture}),
 //                            ConformanceParamName);
