@@ -122,8 +122,10 @@ absl::StatusOr<ValidatedResponse> ValidateResponse(absl::string_view response_de
   if (OCSP_resp_get0_signer(basic.get(), &signer, extra.get()) != 1 || signer == nullptr) {
     return ParseError("signer certificate not found");
   }
+  absl::Time signer_not_after = absl::InfiniteFuture();
   if (X509_cmp(signer, issuer) != 0 && !SamePublicKey(signer, issuer)) {
     if (auto status = CheckDelegation(signer, issuer, now); !status.ok()) return status;
+    if (std::optional<absl::Time> t = ToTime(X509_get0_notAfter(signer)); t.has_value()) signer_not_after = *t;
   }
   BorrowedX509StackPtr signer_only(sk_X509_new_null());
   if (signer_only == nullptr || sk_X509_push(signer_only.get(), signer) <= 0) {
@@ -155,6 +157,7 @@ absl::StatusOr<ValidatedResponse> ValidateResponse(absl::string_view response_de
   ASN1_GENERALIZEDTIME* nextupd = nullptr;
   const int cert_status = OCSP_single_get0_status(single, &reason, &revtime, &thisupd, &nextupd);
   ValidatedResponse out;
+  out.signer_not_after = signer_not_after;
   switch (cert_status) {
     case V_OCSP_CERTSTATUS_GOOD:
       out.status = cache::CachedResponse::Status::kGood;
@@ -179,6 +182,7 @@ absl::StatusOr<ValidatedResponse> ValidateResponse(absl::string_view response_de
   out.expires = out.next_update.value_or(out.this_update + options.ttl_when_next_update_unset);
 
   // 3. The effectivity window (the reference server's OCSPResponseCurrent).
+  if (!options.check_effectivity) return out;
   const absl::Duration skew = options.allowed_clockskew;
   const std::string skew_text = absl::FormatDuration(skew);
   if (out.next_update.has_value() && *out.next_update < now - skew) {

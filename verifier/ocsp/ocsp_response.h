@@ -57,6 +57,9 @@ struct ValidationOptions {
   absl::Duration allowed_clockskew = absl::Seconds(30);
   // The ocsp_peer option cache_ttl_when_next_update_unset.
   absl::Duration ttl_when_next_update_unset = absl::Seconds(3600);
+  // When false, step 3 (the time window) is skipped: for asking whether a stale cached response was a
+  // genuine revocation (pass its cached_at as `now`, when it was last found valid).
+  bool check_effectivity = true;
 };
 
 struct ValidatedResponse {
@@ -69,6 +72,9 @@ struct ValidatedResponse {
   absl::Time expires = absl::UnixEpoch();
   // revocationTime, for a revoked certificate.
   std::optional<absl::Time> revoked_at;
+  // notAfter of the delegated responder certificate that signed; InfiniteFuture when the issuer signed.
+  // A verdict remembered from this validation must not outlive it.
+  absl::Time signer_not_after = absl::InfiniteFuture();
 };
 
 // Validates `response_der` (a DER OCSPResponse) as the answer about `cert`, issued by `issuer`, at `now`.
