@@ -1,0 +1,117 @@
+// PeerVerifier: the OCSP peer evaluation engine behind VerifyPeer, following the NATS ADR "OCSP Peer
+// Verification" (seeds/ocsp-peer.md) and the reference server's certOCSPGood / peerOCSPValid, with
+// Sigil's fixes (DESIGN.md "Beyond the reference behaviour").
+//
+// Rules, per request:
+//   - chains are evaluated in order; the first valid chain allows the peer and later chains are not
+//     evaluated (their links are reported NOT_CHECKED, chain.valid false);
+//   - a chain of one certificate (self-signed peer) is valid;
+//   - link i (not the last: the trust anchor is never checked) is OCSP-eligible when its AIA lists an
+//     http/https OCSP URI; its issuer is link i+1; a chain without eligible links is valid;
+//   - every eligible link must be Good (or Unknown with unknown_is_good, or without any obtainable
+//     response with allow_when_ca_unreachable and no cached revocation); evaluation of a chain stops at its
+//     first invalid link (later links NOT_CHECKED), as in the reference;
+//   - warn_only: the verdict is computed as without it, reported (reason, failures, log lines) and then
+//     overridden to allowed.
+// Per link: cache first (OcspCache::Get; a cached response is validated again exactly like a fetched one),
+// responder only when there is no cached response current at `now`. Concurrent evaluations of the same
+// (certificate, issuer) share one fetch (single-flight). A fetched, valid response is stored in the cache;
+// a failed fetch never replaces or removes a cached one, so a revocation stays remembered while the CA is
+// unreachable, until the cache drops it when the certificate expires (the reference forgets it after one
+// rejection).
+// Hot path: each valid (certificate, issuer, response DER) verdict is kept in memory, so a cache hit only
+// compares bytes — no DER parsing, no signature check — until the response's window (or its delegated
+// signer's validity) ends. At most kMaxMemoEntries are kept; the memo is cleared when full.
+//
+// Log lines use the reference server's wording (seeds/ocsp-peer.md, certidp/messages.go).
+//
+// Thread-safety: Verify may be called concurrently from any number of threads; it blocks for up to the
+// profile's ca_timeout per fetched link, so callers on gRPC reactor threads must run it elsewhere.
+#ifndef SIGIL_VERIFIER_PEER_VERIFIER_H_
+#define SIGIL_VERIFIER_PEER_VERIFIER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cache/clock.h"
+#include "cache/ocsp_cache.h"
+#include "sigil/verifier/v1/verifier.pb.h"
+#include "verifier/ocsp/http_fetcher.h"
+#include "verifier/ocsp/ocsp_response.h"
+#include "verifier/verifier_options.h"
+
+namespace sigil::verifier {
+
+class PeerVerifier {
+ public:
+  static constexpr size_t kMaxMemoEntries = 100000;
+  // Request limits (INVALID_ARGUMENT beyond them).
+  static constexpr int kMaxChains = 16;
+  static constexpr int kMaxLinks = 16;
+
+  // `profiles` by name (VerifyPeer's empty profile selects "default"). `cache`, `fetcher` and `clock` are
+  // shared with the caller and must outlive nothing in particular; `cache` and `fetcher` may be null only
+  // when no profile has verify (INVALID_ARGUMENT otherwise); `clock` must not be null.
+  static absl::StatusOr<std::unique_ptr<PeerVerifier>> Create(std::map<std::string, OcspPeerOptions> profiles,
+                                                              std::shared_ptr<cache::OcspCache> cache,
+                                                              std::shared_ptr<ocsp::HttpFetcher> fetcher,
+                                                              std::shared_ptr<const cache::Clock> clock);
+
+  // Evaluates `request`. INVALID_ARGUMENT for a peer_role that is neither CLIENT nor SERVER, no chains,
+  // an empty chain, more than kMaxChains chains or kMaxLinks links, a certificate that is not DER, a link
+  // not issued by the next one, or an unknown profile. Revoked, unknown and unreachable are results
+  // (allowed false, reason "client not OCSP valid" / "server not OCSP valid"). A profile without verify
+  // allows every peer and reports every link NOT_CHECKED.
+  absl::StatusOr<v1::VerifyPeerResponse> Verify(const v1::VerifyPeerRequest& request);
+
+ private:
+  struct Link;
+  struct LinkOutcome;
+  struct Flight;
+  struct MemoEntry {
+    std::string response_der;
+    ocsp::ValidatedResponse validated;
+  };
+  // What one shared fetch produced: the response DER, and whether it was found current in memory by the
+  // flight's leader (a late arrival after an earlier flight) rather than fetched.
+  struct Fetched {
+    std::string der;
+    bool from_memory = false;
+  };
+
+  PeerVerifier(std::map<std::string, OcspPeerOptions> profiles, std::shared_ptr<cache::OcspCache> cache,
+               std::shared_ptr<ocsp::HttpFetcher> fetcher, std::shared_ptr<const cache::Clock> clock);
+
+  LinkOutcome EvaluateLink(const Link& link, const OcspPeerOptions& options);
+  // Validates `der` for `link` at `now`, through the memo when the same bytes were validated before.
+  absl::StatusOr<ocsp::ValidatedResponse> Validate(const Link& link, const std::string& der, absl::Time now,
+                                                   const OcspPeerOptions& options);
+  // The memo's verdict for `der` when it is still current at `now` under `options`.
+  std::optional<ocsp::ValidatedResponse> MemoLookup(const std::string& memo_key, const std::string& der,
+                                                    absl::Time now, const OcspPeerOptions& options);
+  void MemoStore(const std::string& memo_key, const std::string& der, const ocsp::ValidatedResponse& v);
+  // Runs the leader's fetch for `link`, or waits for the one already running.
+  absl::StatusOr<Fetched> SharedFetch(const Link& link, const OcspPeerOptions& options);
+  absl::StatusOr<Fetched> LeaderFetch(const Link& link, const OcspPeerOptions& options);
+
+  const std::map<std::string, OcspPeerOptions> profiles_;
+  const std::shared_ptr<cache::OcspCache> cache_;
+  const std::shared_ptr<ocsp::HttpFetcher> fetcher_;
+  const std::shared_ptr<const cache::Clock> clock_;
+
+  // Guards members below.
+  absl::Mutex mu_;
+  // In-flight fetches by memo key (certificate fingerprint + issuer fingerprint).
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mu_);
+  // Verified verdicts by memo key.
+  absl::flat_hash_map<std::string, MemoEntry> memo_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sigil::verifier
+
+#endif  // SIGIL_VERIFIER_PEER_VERIFIER_H_
