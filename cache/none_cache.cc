@@ -16,6 +16,12 @@ absl::Status NoneOcspCache::Delete(const std::string& /*key*/) { return absl::Ok
 
 absl::StatusOr<int64_t> NoneOcspCache::Purge(const PurgeFilter& /*filter*/) { return 0; }
 
+absl::StatusOr<std::optional<CachedResponse>> NoneOcspCache::Peek(const std::string& /*key*/) { return std::nullopt; }
+
+absl::StatusOr<std::vector<CachedResponse>> NoneOcspCache::List(size_t /*max_entries*/) {
+  return std::vector<CachedResponse>();
+}
+
 CacheStats NoneOcspCache::Stats() {
   CacheStats stats;
   stats.cache_type = "none";

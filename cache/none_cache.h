@@ -20,6 +20,9 @@ class NoneOcspCache final : public OcspCache {
   absl::Status Put(const CachedResponse& response) override;
   absl::Status Delete(const std::string& key) override;
   absl::StatusOr<int64_t> Purge(const PurgeFilter& filter) override;
+  // Always nullopt / empty.
+  absl::StatusOr<std::optional<CachedResponse>> Peek(const std::string& key) override;
+  absl::StatusOr<std::vector<CachedResponse>> List(size_t max_entries) override;
   // cache_type "none"; only cache_misses ever moves.
   CacheStats Stats() override;
   absl::Status Flush() override;

@@ -35,6 +35,20 @@ TEST(NoneOcspCacheTest, StoresNothingAndCountsMisses) {
   EXPECT_EQ(stats.cached_unknown_responses, 0);
 }
 
+TEST(NoneOcspCacheTest, PeekAndListAreEmpty) {
+  NoneOcspCache cache;
+  CachedResponse r;
+  r.key = CacheKey("cert");
+  ASSERT_TRUE(cache.Put(r).ok());
+  auto peeked = cache.Peek(r.key);
+  ASSERT_TRUE(peeked.ok());
+  EXPECT_FALSE(peeked->has_value());
+  auto all = cache.List(10);
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+  EXPECT_EQ(cache.Stats().cache_misses, 0);
+}
+
 TEST(NoneOcspCacheTest, PutRejectsEmptyKey) {
   NoneOcspCache cache;
   EXPECT_EQ(cache.Put(CachedResponse{}).code(), absl::StatusCode::kInvalidArgument);

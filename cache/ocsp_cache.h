@@ -13,9 +13,11 @@
 #ifndef SIGIL_CACHE_OCSP_CACHE_H_
 #define SIGIL_CACHE_OCSP_CACHE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -100,6 +102,14 @@ class OcspCache {
   // Removes the entries `filter` selects and returns how many were removed. With preserve_revoked,
   // revoked entries are never removed (and not counted).
   virtual absl::StatusOr<int64_t> Purge(const PurgeFilter& filter) = 0;
+
+  // The stored entry for `key`, or nullopt, exactly as stored: no expiry check, no eviction, no hit or
+  // miss counted. For operators (Lookup) and tools. DATA_LOSS when the stored entry cannot be decoded.
+  virtual absl::StatusOr<std::optional<CachedResponse>> Peek(const std::string& key) = 0;
+
+  // Every stored entry in key order, expired ones included, counting nothing (for export). Entries that
+  // cannot be decoded are skipped (and logged). RESOURCE_EXHAUSTED when there are more than `max_entries`.
+  virtual absl::StatusOr<std::vector<CachedResponse>> List(size_t max_entries) = 0;
 
   // Current statistics.
   virtual CacheStats Stats() = 0;

@@ -338,6 +338,35 @@ absl::StatusOr<int64_t> RocksDbOcspCache::Purge(const PurgeFilter& filter) {
   return static_cast<int64_t>(removed.size());
 }
 
+absl::StatusOr<std::optional<CachedResponse>> RocksDbOcspCache::Peek(const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  SIGIL_RETURN_IF_ERROR(FromRocksDbStatus(s, "reading OCSP cache"));
+  SIGIL_ASSIGN_OR_RETURN(CachedResponse r, Decode(key, value));
+  return r;
+}
+
+absl::StatusOr<std::vector<CachedResponse>> RocksDbOcspCache::List(size_t max_entries) {
+  std::vector<CachedResponse> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    absl::StatusOr<CachedResponse> r =
+        Decode(it->key().ToString(), absl::string_view(it->value().data(), it->value().size()));
+    if (!r.ok()) {
+      LogWarning(r.status().message());
+      continue;
+    }
+    if (out.size() >= max_entries) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the OCSP cache holds more than ", max_entries, " entries"));
+    }
+    out.push_back(*std::move(r));
+  }
+  SIGIL_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "scanning OCSP cache"));
+  return out;
+}
+
 CacheStats RocksDbOcspCache::Stats() {
   CacheStats stats;
   stats.cache_type = "local";

@@ -63,6 +63,8 @@ class RocksDbOcspCache final : public OcspCache {
   absl::Status Put(const CachedResponse& response) override;
   absl::Status Delete(const std::string& key) override;
   absl::StatusOr<int64_t> Purge(const PurgeFilter& filter) override;
+  absl::StatusOr<std::optional<CachedResponse>> Peek(const std::string& key) override;
+  absl::StatusOr<std::vector<CachedResponse>> List(size_t max_entries) override;
   // cache_type "local".
   CacheStats Stats() override;
   // FlushWAL(true): fsyncs every write so far.

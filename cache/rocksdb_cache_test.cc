@@ -252,6 +252,37 @@ TEST_F(RocksDbOcspCacheTest, SaveIntervalBelowOneSecondIsRejected) {
   EXPECT_TRUE(RocksDbOcspCache::Create(options, clock_).ok());
 }
 
+TEST_F(RocksDbOcspCacheTest, PeekAndListCountNothingAndKeepExpiredEntries) {
+  auto cache = Open();
+  ASSERT_NE(cache, nullptr);
+  CachedResponse good = Entry("good", ResponseStatus::kGood, absl::Minutes(1));
+  CachedResponse revoked = Entry("revoked", ResponseStatus::kRevoked, absl::Minutes(1));
+  ASSERT_TRUE(cache->Put(good).ok());
+  ASSERT_TRUE(cache->Put(revoked).ok());
+  clock_->Advance(absl::Minutes(2));  // Both responses expired.
+
+  auto peeked = cache->Peek(good.key);
+  ASSERT_TRUE(peeked.ok()) << peeked.status();
+  ASSERT_TRUE(peeked->has_value());
+  EXPECT_EQ((*peeked)->response_der, good.response_der);
+  auto absent = cache->Peek(CacheKey("absent"));
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+
+  auto all = cache->List(10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_LT((*all)[0].key, (*all)[1].key);
+  auto too_many = cache->List(1);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kResourceExhausted);
+
+  CacheStats stats = cache->Stats();
+  EXPECT_EQ(stats.cache_hits, 0);
+  EXPECT_EQ(stats.cache_misses, 0);
+  EXPECT_EQ(stats.cached_responses, 2);
+}
+
 TEST(FromRocksDbStatusTest, KeepsRocksDbMessage) {
   EXPECT_TRUE(FromRocksDbStatus(rocksdb::Status::OK(), "x").ok());
   absl::Status s = FromRocksDbStatus(rocksdb::Status::Corruption("bad block"), "reading");
