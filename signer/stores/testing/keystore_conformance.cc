@@ -78,13 +78,13 @@ static CertSpec LeafSpec(std::vector<std::pair<std::string, std::string>> subjec
 TEST_P(KeyStoreConformanceTest, AdrMatchTable) {
   auto issuer = AdrIssuer();
   ASSERT_TRUE(issuer.ok()) << issuer.status();
-  auto leaf = Provision(*fixture_, "adr", KeySpec::Ec(), LeafSpec({{"OU", "NATS.io"}, {"CN", "example.com"}}),
+  auto leaf = Provision(*fixture_, "adr", fixture_->DefaultKey(), LeafSpec({{"OU", "NATS.io"}, {"CN", "example.com"}}),
                         *issuer);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
   // A decoy with other names, so "found" means the right certificate.
   auto decoy_issuer = sigil::testing::SelfSigned(CertSpec{{{"CN", "Other CA"}}, true}, KeySpec::Ec());
   ASSERT_TRUE(decoy_issuer.ok());
-  ASSERT_TRUE(Provision(*fixture_, "decoy", KeySpec::Ec(), LeafSpec({{"CN", "decoy.test"}}), *decoy_issuer).ok());
+  ASSERT_TRUE(Provision(*fixture_, "decoy", fixture_->DefaultKey(), LeafSpec({{"CN", "decoy.test"}}), *decoy_issuer).ok());
 
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok()) << store.status();
@@ -124,9 +124,9 @@ TEST_P(KeyStoreConformanceTest, AdrMatchTable) {
 TEST_P(KeyStoreConformanceTest, ThumbprintIgnoresCaseAndColons) {
   auto issuer = AdrIssuer();
   ASSERT_TRUE(issuer.ok());
-  auto leaf = Provision(*fixture_, "thumb", KeySpec::Ec(), LeafSpec({{"CN", "thumb.test"}}), *issuer);
+  auto leaf = Provision(*fixture_, "thumb", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
-  ASSERT_TRUE(Provision(*fixture_, "other", KeySpec::Ec(), LeafSpec({{"CN", "thumb.test"}}), *issuer).ok());
+  ASSERT_TRUE(Provision(*fixture_, "other", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer).ok());
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok());
   auto certificates = (*store)->Certificates();
@@ -154,7 +154,7 @@ TEST_P(KeyStoreConformanceTest, SkipInvalidAndValidFirst) {
   CertSpec expired = LeafSpec({{"CN", "svc.test"}});
   expired.not_before_unix = now - 30 * kDay;
   expired.not_after_unix = now - kDay;
-  auto expired_der = Provision(*fixture_, "expired", KeySpec::Ec(), expired, *issuer);
+  auto expired_der = Provision(*fixture_, "expired", fixture_->DefaultKey(), expired, *issuer);
   ASSERT_TRUE(expired_der.ok()) << expired_der.status();
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok());
@@ -171,10 +171,10 @@ TEST_P(KeyStoreConformanceTest, SkipInvalidAndValidFirst) {
   CertSpec future = LeafSpec({{"CN", "svc.test"}});
   future.not_before_unix = now + kDay;
   future.not_after_unix = now + 30 * kDay;
-  ASSERT_TRUE(Provision(*fixture_, "future", KeySpec::Ec(), future, *issuer).ok());
+  ASSERT_TRUE(Provision(*fixture_, "future", fixture_->DefaultKey(), future, *issuer).ok());
   CertSpec valid = LeafSpec({{"CN", "svc.test"}});
   valid.not_before_unix = now - 2 * kDay;
-  auto valid_der = Provision(*fixture_, "valid", KeySpec::Ec(), valid, *issuer);
+  auto valid_der = Provision(*fixture_, "valid", fixture_->DefaultKey(), valid, *issuer);
   ASSERT_TRUE(valid_der.ok());
   auto all = (*store)->Certificates();
   ASSERT_TRUE(all.ok());
@@ -194,7 +194,7 @@ TEST_P(KeyStoreConformanceTest, DeterministicChoiceIsTheLatestNotBefore) {
   for (int i : {3, 1, 2}) {  // provisioned out of order
     CertSpec spec = LeafSpec({{"CN", "rotating.test"}});
     spec.not_before_unix = now - i * kDay;
-    auto der = Provision(*fixture_, absl::StrCat("gen", i), KeySpec::Ec(), spec, *issuer);
+    auto der = Provision(*fixture_, absl::StrCat("gen", i), fixture_->DefaultKey(), spec, *issuer);
     ASSERT_TRUE(der.ok()) << der.status();
     if (i == 1) newest = *der;
   }
@@ -217,7 +217,7 @@ TEST_P(KeyStoreConformanceTest, ChainHasIntermediatesButNotTheRoot) {
   auto intermediate = sigil::testing::IssueCert(CertSpec{{{"CN", "Conformance Intermediate"}}, true},
                                                 KeySpec::Ec(), *root);
   ASSERT_TRUE(intermediate.ok());
-  auto leaf = Provision(*fixture_, "chained", KeySpec::Ec(), LeafSpec({{"CN", "chained.test"}}), *intermediate);
+  auto leaf = Provision(*fixture_, "chained", fixture_->DefaultKey(), LeafSpec({{"CN", "chained.test"}}), *intermediate);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
   ASSERT_TRUE(fixture_->AddCaCertificate(intermediate->CertDer()).ok());
 
@@ -295,7 +295,7 @@ TEST_P(KeyStoreConformanceTest, RotationIsPickedUpByRefresh) {
   const int64_t now = sigil::testing::NowUnix();
   CertSpec first = LeafSpec({{"CN", "rotate.test"}});
   first.not_before_unix = now - 2 * kDay;
-  auto first_der = Provision(*fixture_, "first", KeySpec::Ec(), first, *issuer);
+  auto first_der = Provision(*fixture_, "first", fixture_->DefaultKey(), first, *issuer);
   ASSERT_TRUE(first_der.ok()) << first_der.status();
 
   config::v1::SignerConfig config;
@@ -320,7 +320,7 @@ TEST_P(KeyStoreConformanceTest, RotationIsPickedUpByRefresh) {
 
   CertSpec second = LeafSpec({{"CN", "rotate.test"}});
   second.not_before_unix = now - kDay;
-  auto second_der = Provision(*fixture_, "second", KeySpec::Ec(), second, *issuer);
+  auto second_der = Provision(*fixture_, "second", fixture_->DefaultKey(), second, *issuer);
   ASSERT_TRUE(second_der.ok());
   auto changed = identity->Refresh(absl::Now());
   ASSERT_TRUE(changed.ok()) << changed.status();
@@ -328,8 +328,9 @@ TEST_P(KeyStoreConformanceTest, RotationIsPickedUpByRefresh) {
   std::shared_ptr<const IdentityVersion> after = identity->current();
   EXPECT_EQ(after->chain_der[0], *second_der);
   // The old version still signs for requests that hold it; the new key signs for the new certificate.
-  const SignatureScheme* scheme = FindScheme(0x0403);
-  std::string digest = Sha(EVP_sha256(), "rotation");
+  ASSERT_FALSE(after->schemes.empty());
+  const SignatureScheme* scheme = FindScheme(after->schemes.front());
+  std::string digest = Sha(scheme->md(), "rotation");
   for (const auto& version : {before, after}) {
     auto signature = version->key->Sign(*scheme, digest);
     ASSERT_TRUE(signature.ok()) << signature.status();

@@ -26,6 +26,10 @@ class StoreFixture {
   // Key types the backend can generate (a TPM may lack P-521): called before GenerateKey.
   virtual bool Supports(const sigil::testing::KeySpec& spec) const = 0;
 
+  // The key type the suite uses where any key will do (matching, chains, rotation). EC P-256 unless the
+  // backend cannot make it (NCrypt under Wine has no ECDSA).
+  virtual sigil::testing::KeySpec DefaultKey() const { return sigil::testing::KeySpec::Ec(); }
+
   // Generates a key pair inside the store under `label` and returns its public key as PEM
   // (SubjectPublicKeyInfo), so the suite can issue a certificate for it.
   virtual absl::StatusOr<std::string> GenerateKey(const sigil::testing::KeySpec& spec,
