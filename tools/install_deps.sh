@@ -21,6 +21,11 @@ PACKAGES=(
   pkg-config             # tools/bazel/system_libs.bzl reads link flags with it
   softhsm2               # PKCS#11 token for tests
   opensc                 # pkcs11-tool
+  libp11-kit-dev         # pkcs11.h (header only; PKCS#11 modules are dlopen()ed)
+  swtpm                  # software TPM for the tpm2-pkcs11 tests
+  swtpm-tools
+  libtpm2-pkcs11-1       # PKCS#11 module over a TPM 2.0
+  tpm2-tools
   nats-server            # advisory bus in tests
   libnats-dev
   openssl                # dev PKI, OCSP responder in tests
