@@ -19,7 +19,8 @@ absl::StatusOr<OcspCacheOptions> ValidateOcspCacheOptions(const config::v1::Ocsp
     out.type = OcspCacheOptions::Type::kNone;
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("ocsp_cache.type \"", options.type(), "\" is not supported: use \"local\" or \"none\""));
+        absl::StrCat("error parsing OCSP peer cache config, unknown type [", options.type(),
+                     "]: ocsp_cache.type must be \"local\" or \"none\""));
   }
   out.local.local_store = options.local_store().empty() ? "_rc_" : options.local_store();
   out.local.preserve_revoked = options.preserve_revoked();

@@ -33,7 +33,8 @@ struct OcspCacheOptions {
 };
 
 // Validates `options`. INVALID_ARGUMENT with the exact start-up message:
-//   ocsp_cache.type "X" is not supported: use "local" or "none"
+//   error parsing OCSP peer cache config, unknown type [X]: ocsp_cache.type must be "local" or "none"
+//     (the reference server's wording, then the allowed values)
 //   ocsp_cache.save_interval must be at least 1 second (got X)
 //   ocsp_cache.save_interval must be a finite number of seconds
 absl::StatusOr<OcspCacheOptions> ValidateOcspCacheOptions(const config::v1::OcspCache& options);
