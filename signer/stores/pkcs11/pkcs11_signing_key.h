@@ -47,9 +47,8 @@ class Pkcs11SigningKey : public SigningKey {
   bool MayBlock() const override { return true; }
 
   // The TLS SignatureScheme codes this key can make on its token, in AllSchemes() order: the key's type,
-  // size and curve allow them AND the token offers the mechanism. (Overrides SigningKey::Schemes() where
-  // the interface has it.)
-  std::vector<uint16_t> Schemes() const { return schemes_; }
+  // size and curve allow them AND the token offers the mechanism (C_GetMechanismList at Open).
+  std::vector<uint16_t> Schemes() const override { return schemes_; }
 
   // Whether `scheme` is in Schemes().
   bool CanMake(const SignatureScheme& scheme) const;

@@ -339,10 +339,20 @@ absl::Status Pkcs11Token::Run(absl::string_view what, absl::FunctionRef<CkCall(c
           last = absl::UnavailableError(last.message());
           continue;
         }
+        if (IsHandleInvalid(call.rv) && attempt == 0) {
+          // A handle that went invalid on a token that is still there. Modules that hide private
+          // objects from a logged-out application say so (SoftHSM2) instead of CKR_USER_NOT_LOGGED_IN:
+          // log in again if needed; the operation looks its object up again on the next attempt.
+          CkCall login = EnsureLoggedIn(use, lease->session.handle());
+          Release(*std::move(lease));
+          if (!login.ok() && IsPinError(login.rv)) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                Pkcs11Error(login.rv, login.function, Context("logging in again")).message(), " (PIN from ",
+                options_.pin_source, ")"));
+          }
+          continue;
+        }
         Release(*std::move(lease));
-        // A handle that went invalid on a token that is still there: the operation looks its object
-        // up again on the next attempt (it saw the code), once.
-        if (IsHandleInvalid(call.rv) && attempt == 0) continue;
         return last;
       }
     }
