@@ -687,14 +687,15 @@ TEST_F(VerifierdTest, ReflectionListsTheServices) {
   EXPECT_THAT(services, Not(::testing::Contains("sigil.signer.v1.Signer")));
 }
 
-TEST_F(VerifierdTest, VerifyPeerIsUnimplemented) {
+// VerifyPeer is implemented (verifier/peer_verifier.h); a request without a peer role is a bad request.
+TEST_F(VerifierdTest, VerifyPeerRejectsAnEmptyRequest) {
   auto stub = verifier::v1::Verifier::NewStub(Channel(*verifierd_, As::kOperator));
   grpc::ClientContext context;
   SetDeadline(&context);
   verifier::v1::VerifyPeerResponse response;
   grpc::Status status = stub->VerifyPeer(&context, verifier::v1::VerifyPeerRequest(), &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << StatusText(status);
-  EXPECT_THAT(status.error_message(), HasSubstr("VerifyPeer is not implemented"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << StatusText(status);
+  EXPECT_EQ(status.error_message(), "peer_role must be CLIENT or SERVER");
 }
 
 TEST_F(VerifierdTest, GetStapleIsUnimplemented) {
@@ -857,6 +858,14 @@ const std::vector<BadConfigCase>& BadConfigCases() {
        "listener: a 'tls' map is required (or 'plaintext_development_only' for development)"},
       {"verifierd_listener_without_tls", "verifier/verifierd", R"({"listener": {"listen": "127.0.0.1:0"}})",
        "listener: a 'tls' map is required (or 'plaintext_development_only' for development)"},
+      {"verifierd_negative_ca_timeout", "verifier/verifierd",
+       Json(absl::StrCat("{", kGoodListener, R"(, "profiles": {"default": {"ocsp_peer": {"verify": true, "ca_timeout": -1}}}})"))
+           ->c_str(),
+       "profile \"default\": ocsp_peer.ca_timeout must be a non-negative number of seconds, got -1"},
+      {"verifierd_unknown_cert_id_hash", "verifier/verifierd",
+       Json(absl::StrCat("{", kGoodListener, R"(, "profiles": {"default": {"ocsp_peer": {"verify": true, "cert_id_hash": "md5"}}}})"))
+           ->c_str(),
+       "profile \"default\": ocsp_peer.cert_id_hash: unknown CertID hash \"md5\": expected sha1, sha256, sha384 or sha512"},
   };
   return *cases;
 }

@@ -1,17 +1,24 @@
 // verifierd: serves sigil.verifier.v1.Verifier, sigil.cache.v1.Cache, grpc.health.v1.Health and
-// reflection on an mTLS listener. Wiring only: config → services → server → wait for SIGTERM/SIGINT.
+// reflection on an mTLS listener. Wiring only: config → options → cache, fetcher, PeerVerifier →
+// services → server → wait for SIGTERM/SIGINT.
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "cache/cache_factory.h"
 #include "cache/cache_service.h"
+#include "cache/clock.h"
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
 #include "common/tls_listener.h"
 #include "sigil/config/v1/verifier.pb.h"
+#include "verifier/ocsp/http_fetcher.h"
+#include "verifier/peer_verifier.h"
+#include "verifier/verifier_options.h"
 #include "verifier/verifier_service.h"
 
 ABSL_FLAG(std::string, config, "", "verifierd configuration file (JSON, sigil.config.v1.VerifierConfig)");
@@ -35,14 +42,41 @@ int main(int argc, char** argv) {
   auto listener = sigil::ValidateListener(config.listener());
   if (!listener.ok()) return Fail(listener.status());
   for (const std::string& line : listener->decisions) sigil::LogInfo(line);
-  sigil::LogWarning(absl::StrCat(
-      config.profiles_size(), " profile(s) configured; OCSP peer verification, stapling, advisories and the "
-      "response cache are not implemented in this version: their RPCs answer UNIMPLEMENTED"));
+  auto options = sigil::verifier::ValidateVerifierConfig(config);
+  if (!options.ok()) return Fail(options.status());
 
-  sigil::verifier::VerifierService verifier;
-  sigil::cache::CacheService cache;
-  if (auto status = sigil::ServeUntilSignalled("verifierd", *listener, {&verifier, &cache}); !status.ok()) {
-    return Fail(status);
+  auto clock = std::make_shared<const sigil::cache::SystemClock>();
+  // A cache only when a profile enables ocsp_peer (the ocsp_cache option is validated either way).
+  auto ocsp_cache = sigil::cache::CreateOcspCacheForVerifier(config, clock);
+  if (!ocsp_cache.ok()) return Fail(ocsp_cache.status());
+  std::shared_ptr<sigil::cache::OcspCache> cache = *std::move(ocsp_cache);
+  if (cache != nullptr) {
+    sigil::LogInfo(absl::StrCat("OCSP peer cache online, type [", cache->Stats().cache_type, "]"));
+  }
+  std::shared_ptr<sigil::verifier::ocsp::HttpFetcher> fetcher;
+  if (options->any_ocsp_peer) {
+    auto curl = sigil::verifier::ocsp::CurlHttpFetcher::Create();
+    if (!curl.ok()) return Fail(curl.status());
+    fetcher = *std::move(curl);
+  }
+  auto peer_verifier = sigil::verifier::PeerVerifier::Create(options->profiles, cache, fetcher, clock);
+  if (!peer_verifier.ok()) return Fail(peer_verifier.status());
+  sigil::LogInfo(absl::StrCat(options->profiles.size(), " profile(s) configured",
+                              options->profiles.count("default") == 0 ? " (none named \"default\")" : ""));
+  sigil::LogWarning("OCSP stapling and advisories are not implemented in this version: GetStaple, VerifyStaple "
+                    "and WatchAdvisories answer UNIMPLEMENTED");
+
+  {
+    sigil::verifier::VerifierService verifier(peer_verifier->get());
+    sigil::cache::CacheServiceOptions cache_options;
+    cache_options.cache = cache.get();
+    cache_options.clock = clock;
+    cache_options.admin_principals.assign(config.admin_principals().begin(), config.admin_principals().end());
+    sigil::cache::CacheService cache_service(std::move(cache_options));
+    if (auto status = sigil::ServeUntilSignalled("verifierd", *listener, {&verifier, &cache_service});
+        !status.ok()) {
+      return Fail(status);
+    }
   }
   return 0;
 }

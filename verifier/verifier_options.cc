@@ -70,22 +70,6 @@ absl::StatusOr<VerifierOptions> ValidateVerifierConfig(const config::v1::Verifie
     out.any_ocsp_peer = out.any_ocsp_peer || peer->verify;
     out.profiles.emplace(name, *peer);
   }
-  const config::v1::OcspCache& cache = config.ocsp_cache();
-  if (!cache.type().empty()) {
-    if (cache.type() != "local" && cache.type() != "none") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("error parsing OCSP peer cache config, unknown type [", cache.type(), "]"));
-    }
-    out.ocsp_cache.type = cache.type();
-  }
-  if (!cache.local_store().empty()) out.ocsp_cache.local_store = cache.local_store();
-  out.ocsp_cache.preserve_revoked = cache.preserve_revoked();
-  if (cache.has_save_interval()) {
-    if (!std::isfinite(cache.save_interval()) || cache.save_interval() < 1) {
-      return absl::InvalidArgumentError("ocsp_cache.save_interval must be at least 1 second");
-    }
-    out.ocsp_cache.save_interval = absl::Seconds(cache.save_interval());
-  }
   return out;
 }
 

@@ -1,6 +1,5 @@
-// verifierd's validated configuration: the parts of sigil.config.v1.VerifierConfig that peer
-// verification uses, checked once at start-up into immutable structs. Nothing else reads the raw
-// profile or cache protos.
+// verifierd's validated profiles: the `ocsp_peer` options of sigil.config.v1.VerifierConfig, checked once
+// at start-up into immutable structs. Nothing else reads the raw profile protos.
 #ifndef SIGIL_VERIFIER_VERIFIER_OPTIONS_H_
 #define SIGIL_VERIFIER_VERIFIER_OPTIONS_H_
 
@@ -30,19 +29,9 @@ struct OcspPeerOptions {
   size_t max_response_bytes = 64 * 1024;
 };
 
-// The `ocsp_cache` options with defaults filled in.
-struct OcspCacheOptions {
-  // "local" or "none".
-  std::string type = "local";
-  std::string local_store = "_rc_";
-  bool preserve_revoked = false;
-  absl::Duration save_interval = absl::Seconds(300);
-};
-
 struct VerifierOptions {
   // Profiles by name.
   std::map<std::string, OcspPeerOptions> profiles;
-  OcspCacheOptions ocsp_cache;
   // Whether some profile has ocsp_peer.verify; the response cache is created only then (as the reference
   // server initialises its cache only when a listener enables OCSP peer).
   bool any_ocsp_peer = false;
@@ -53,9 +42,8 @@ struct VerifierOptions {
 // cert_id_hash, max_response_bytes below 1024 or above 16 MiB.
 absl::StatusOr<OcspPeerOptions> ValidateOcspPeer(const config::v1::OcspPeer& proto, const std::string& profile);
 
-// Validates the whole config's profiles and cache options. INVALID_ARGUMENT as above, and for a profile
-// with an empty name, an ocsp_cache type other than "local"/"none" ("error parsing OCSP peer cache config,
-// unknown type [x]", the reference wording), or save_interval below 1 second.
+// Validates every profile. INVALID_ARGUMENT as above, and for a profile with an empty name. (The
+// `ocsp_cache` option is validated by cache/cache_factory.h, the one place that reads it.)
 absl::StatusOr<VerifierOptions> ValidateVerifierConfig(const config::v1::VerifierConfig& config);
 
 }  // namespace sigil::verifier

@@ -18,13 +18,39 @@ class UnimplementedStream : public grpc::ServerWriteReactor<v1::Advisory> {
   void OnDone() override { delete this; }
 };
 
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
 }  // namespace
 
+VerifierService::VerifierService(PeerVerifier* peer_verifier)
+    : peer_verifier_(peer_verifier), pool_(kThreads, kMaxQueued) {}
+
+VerifierService::~VerifierService() = default;
+
 grpc::ServerUnaryReactor* VerifierService::VerifyPeer(grpc::CallbackServerContext* context,
-                                                      const v1::VerifyPeerRequest*, v1::VerifyPeerResponse*) {
-  return Unimplemented(context,
-                       "VerifyPeer is not implemented in this version of verifierd: OCSP peer verification "
-                       "(responder fetch, response validation, verdict rules) is still to be built");
+                                                      const v1::VerifyPeerRequest* request,
+                                                      v1::VerifyPeerResponse* response) {
+  if (peer_verifier_ == nullptr) {
+    return Unimplemented(context, "VerifyPeer is not configured in this verifierd");
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // request and response stay valid until the reactor finishes.
+  const bool queued = pool_.TrySchedule([this, reactor, request, response] {
+    absl::StatusOr<v1::VerifyPeerResponse> result = peer_verifier_->Verify(*request);
+    if (!result.ok()) {
+      reactor->Finish(ToGrpc(result.status()));
+      return;
+    }
+    *response = *std::move(result);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "too many VerifyPeer calls waiting; retry later"));
+  }
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* VerifierService::GetStaple(grpc::CallbackServerContext* context,
