@@ -16,6 +16,7 @@
 #include "common/logging.h"
 #include "common/tls_listener.h"
 #include "sigil/config/v1/verifier.pb.h"
+#include "verifier/import_validator.h"
 #include "verifier/ocsp/http_fetcher.h"
 #include "verifier/peer_verifier.h"
 #include "verifier/verifier_options.h"
@@ -68,8 +69,11 @@ int main(int argc, char** argv) {
 
   {
     sigil::verifier::VerifierService verifier(peer_verifier->get());
+    // Imported cache.json responses are validated like fetched ones (default skew and TTL).
+    sigil::verifier::OcspImportValidator import_validator;
     sigil::cache::CacheServiceOptions cache_options;
     cache_options.cache = cache.get();
+    cache_options.validator = &import_validator;
     cache_options.clock = clock;
     cache_options.admin_principals.assign(config.admin_principals().begin(), config.admin_principals().end());
     sigil::cache::CacheService cache_service(std::move(cache_options));
