@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sigil quickstart: builds signerd, verifierd and sigilctl, makes a development PKI, starts both daemons on
-# loopback with mutual TLS, checks them, makes one example Sign call and prints grpcurl commands to try.
+# loopback with mutual TLS, checks them, makes example Sign calls (a PEM key and a SoftHSM2 token key) and
+# prints grpcurl commands to try.
 #
 # Usage: ./quickstart.sh [--detach | --stop]
 #   (none)    stay in the foreground until Ctrl-C, then stop both daemons
@@ -8,8 +9,9 @@
 #   --stop    stop daemons started earlier by this script (found by their pid files) and return
 #
 # Everything it makes lives in .sigil-dev/ at the repository root: bin/ (copies of the binaries), pki/
-# (tools/dev_pki.sh), signerd.json and verifierd.json, signerd.log and verifierd.log, signerd.pid and
-# verifierd.pid, and verifierd's working directory data (its default OCSP cache, _rc_/).
+# (tools/dev_pki.sh), softhsm/ (a SoftHSM2 token holding the dev-hsm key, tools/dev_token.sh), signerd.json
+# and verifierd.json, signerd.log and verifierd.log, signerd.pid and verifierd.pid, and verifierd's working
+# directory data (its default OCSP cache, _rc_/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,13 +20,14 @@ cd "$ROOT"
 DEV="$ROOT/.sigil-dev"
 BIN="$DEV/bin"
 PKI="$DEV/pki"
+TOKEN="$DEV/softhsm"
 SIGNER_ADDR=127.0.0.1:7443
 VERIFIER_ADDR=127.0.0.1:7444
 HEALTH_TIMEOUT=20 # seconds each daemon has to report SERVING
 STOP_TIMEOUT=10   # seconds a daemon has to exit after SIGTERM before it is killed
 DAEMONS=(signerd verifierd)
 
-usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '6,9p' "$0" | sed 's/^# \{0,1\}//'; }
 say() { echo "quickstart: $*"; }
 
 mode=foreground
@@ -165,7 +168,7 @@ sigilctl() {
 start() {
   local name=$1 pid
   : >"$DEV/$name.log"
-  (cd "$DEV" && exec setsid "$BIN/$name" --config "$DEV/$name.json") \
+  (cd "$DEV" && SOFTHSM2_CONF="$TOKEN/softhsm2.conf" exec setsid "$BIN/$name" --config "$DEV/$name.json") \
     </dev/null >>"$DEV/$name.log" 2>&1 &
   pid=$!
   STARTED[$name]=$pid
@@ -229,11 +232,18 @@ done
 # --- 3. PKI and configuration ----------------------------------------------------------------------------
 
 tools/dev_pki.sh "$PKI"
+# A SoftHSM2 token whose key "dev-hsm" is generated on the token: the credential-store path of signerd.
+tools/dev_token.sh "$PKI" "$TOKEN"
 
 cat >"$DEV/signerd.json" <<JSON
 {"listener": $(listener_json "$SIGNER_ADDR" signerd),
+ "admin_principals": ["operator"],
  "identities": [$(identity_json dev-rsa),
-                $(identity_json dev-ecdsa)]}
+                $(identity_json dev-ecdsa),
+                {"name": "dev-hsm", "cert_store": "PKCS11", "cert_match_by": "Subject", "cert_match": "dev-hsm",
+                 "pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "sigil-dev",
+                            "pin_file": $(json_string "$TOKEN/pin")},
+                 "allowed_principals": ["operator"]}]}
 JSON
 cat >"$DEV/verifierd.json" <<JSON
 {"listener": $(listener_json "$VERIFIER_ADDR" verifierd),
@@ -251,6 +261,12 @@ wait_healthy verifierd "$VERIFIER_ADDR"
 say "example: sign SHA-256(\"hello\") with dev-ecdsa and verify it against its certificate"
 if ! sigilctl "$SIGNER_ADDR" sign --identity dev-ecdsa --message hello; then
   echo "quickstart: the example Sign call failed or its signature did not verify" >&2
+  show_log signerd
+  exit 1
+fi
+say "example: the same with dev-hsm, whose key lives on the SoftHSM2 token"
+if ! sigilctl "$SIGNER_ADDR" sign --identity dev-hsm --message hello; then
+  echo "quickstart: the example Sign call with the token identity failed" >&2
   show_log signerd
   exit 1
 fi

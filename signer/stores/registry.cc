@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "signer/stores/pem/pem_key_store.h"
+#include "signer/stores/pkcs11/pkcs11_key_store.h"
 
 namespace sigil::signer {
 
@@ -11,6 +12,10 @@ absl::StatusOr<std::unique_ptr<KeyStore>> CreateKeyStore(const config::v1::Ident
   const std::string& provider = config.cert_store();
   if (absl::EqualsIgnoreCase(provider, "PEM")) {
     SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<PemKeyStore> store, PemKeyStore::Create(config.pem_store()));
+    return std::unique_ptr<KeyStore>(std::move(store));
+  }
+  if (absl::EqualsIgnoreCase(provider, "PKCS11")) {
+    SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Pkcs11KeyStore> store, Pkcs11KeyStore::Create(config.pkcs11()));
     return std::unique_ptr<KeyStore>(std::move(store));
   }
   if (absl::EqualsIgnoreCase(provider, "WindowsCurrentUser") ||
