@@ -56,7 +56,9 @@ TEST(ValidateOcspCacheOptionsTest, UnknownTypeIsAStartupError) {
   absl::StatusOr<OcspCacheOptions> options = ValidateOcspCacheOptions(proto);
   ASSERT_FALSE(options.ok());
   EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(options.status().message(), "error parsing OCSP peer cache config, unknown type [redis]: ocsp_cache.type must be \"local\" or \"none\"");
+  EXPECT_EQ(options.status().message(),
+            "error parsing OCSP peer cache config, unknown type [redis]: ocsp_cache.type must be \"local\" or "
+            "\"none\"");
 }
 
 TEST(ValidateOcspCacheOptionsTest, SaveInterval) {

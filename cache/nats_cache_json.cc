@@ -91,7 +91,9 @@ absl::StatusOr<CachedResponse> ParseEntry(const std::string& key, const Value& v
   std::string stream;
   if (!absl::Base64Unescape(**resp, &stream)) return absl::InvalidArgumentError("resp is not base64");
   absl::StatusOr<std::string> der = s2::DecodeStream(stream, limits.max_response_bytes);
-  if (!der.ok()) return absl::InvalidArgumentError(absl::StrCat("resp is not a valid S2 stream: ", der.status().message()));
+  if (!der.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("resp is not a valid S2 stream: ", der.status().message()));
+  }
   if (der->empty()) return absl::InvalidArgumentError("resp decodes to an empty response");
   r.response_der = *std::move(der);
   return r;

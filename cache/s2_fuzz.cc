@@ -18,7 +18,8 @@ constexpr size_t kFuzzLimit = 256 * 1024;
 
 void CheckRoundTrip(const std::string& decoded) {
   if (decoded.size() > kFuzzLimit) std::abort();
-  absl::StatusOr<std::string> again = sigil::cache::s2::DecodeStream(sigil::cache::s2::EncodeStream(decoded), kFuzzLimit);
+  absl::StatusOr<std::string> again =
+      sigil::cache::s2::DecodeStream(sigil::cache::s2::EncodeStream(decoded), kFuzzLimit);
   if (!again.ok() || *again != decoded) std::abort();
 }
 

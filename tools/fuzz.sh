@@ -18,7 +18,10 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/sigil-s2-fuzz.XXXXXX")"
 mkdir -p "$work/corpus"
 cp "$root"/cache/testdata/s2_corpus/* "$work/corpus/"
 
-command -v clang++-14 >/dev/null || { echo "fuzz.sh: clang++-14 not found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
+if ! command -v clang++-14 >/dev/null; then
+  echo "fuzz.sh: clang++-14 not found (apt-get install clang-14 libclang-rt-14-dev)" >&2
+  exit 1
+fi
 
 # shellcheck disable=SC2046
 clang++-14 -std=c++17 -O1 -g -fsanitize=fuzzer,address -I"$root" \

@@ -27,7 +27,8 @@ absl::StatusOr<cache::CachedResponse> OcspImportValidator::Validate(const cache:
   for (size_t i = 0; i < issuers_der.size(); ++i) {
     absl::StatusOr<X509Ptr> issuer = ParseDerCertificate(issuers_der[i]);
     if (!issuer.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("issuer ", i, " is not a DER certificate: ", issuer.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("issuer ", i, " is not a DER certificate: ", issuer.status().message()));
     }
     absl::StatusOr<ocsp::ValidatedResponse> validated =
         ocsp::ValidateResponse(claimed.response_der, /*cert=*/nullptr, issuer->get(), now, options_);
