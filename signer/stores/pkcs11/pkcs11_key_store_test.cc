@@ -238,7 +238,9 @@ TEST_F(Pkcs11KeyStoreTest, LogsInAgainAfterTheApplicationWasLoggedOut) {
 
   // Another user of the module logs the application out (login state is per application and token).
   {
-    pkcs11::Pkcs11Module::Use use(fixture_->module());
+    auto module = fixture_->LoadModule();
+    ASSERT_TRUE(module.ok());
+    pkcs11::Pkcs11Module::Use use(**module);
     CK_SESSION_HANDLE session = store->token().IdleSessionsForTesting().at(0);
     ASSERT_EQ(use->C_Logout(session), CKR_OK);
   }

@@ -134,6 +134,12 @@ absl::StatusOr<EvpPkeyPtr> EcPublicKey(int curve_nid, absl::string_view ec_point
   }
   ASN1_OCTET_STRING_free(octets);
   ClearOpenSslErrors();
+  // tpm2-pkcs11 1.9.0 writes the OCTET STRING length of a P-521 point (133 bytes) in short form
+  // (04 85 ...), which is not DER; accept a one-byte length that covers exactly the rest.
+  if (point.size() == ec_point.size() && ec_point.size() > 2 && ec_point[0] == 0x04 &&
+      static_cast<unsigned char>(ec_point[1]) == ec_point.size() - 2) {
+    point = std::string(ec_point.substr(2));
+  }
   const char* group = OBJ_nid2sn(curve_nid);
   std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
   if (group == nullptr || bld == nullptr ||

@@ -61,7 +61,8 @@ absl::StatusOr<std::string> EcParamsForCurve(int curve_nid);
 // An RSA public key from big-endian CKA_MODULUS and CKA_PUBLIC_EXPONENT.
 absl::StatusOr<EvpPkeyPtr> RsaPublicKey(absl::string_view modulus, absl::string_view exponent);
 // An EC public key on `curve_nid` from CKA_EC_POINT: a DER OCTET STRING holding the uncompressed point
-// (PKCS#11 2.40+), or the raw point as some older modules store it.
+// (PKCS#11 2.40+), the same with a short-form length over 127 (tpm2-pkcs11 1.9.0 for P-521), or the raw
+// point as some older modules store it.
 absl::StatusOr<EvpPkeyPtr> EcPublicKey(int curve_nid, absl::string_view ec_point);
 
 // SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----").

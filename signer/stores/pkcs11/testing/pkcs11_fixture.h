@@ -54,20 +54,24 @@ class Pkcs11TokenFixture : public StoreFixture {
   absl::StatusOr<std::unique_ptr<Pkcs11KeyStore>> OpenPkcs11(const config::v1::Pkcs11Store& options) const;
   // The fixture's directory (token files, config, PIN file).
   const std::string& dir() const { return dir_; }
-  // The module, as loaded in this process (shared with the stores).
-  pkcs11::Pkcs11Module& module() const { return *module_; }
+  // The module, loaded (or shared with the open stores).
+  absl::StatusOr<std::shared_ptr<pkcs11::Pkcs11Module>> LoadModule() const {
+    return pkcs11::Pkcs11Module::Load(options_.module());
+  }
   // Deletes the objects labelled `label` (key pair and certificate).
   absl::Status DeleteObjects(const std::string& label);
 
  protected:
-  Pkcs11TokenFixture(std::string name, std::string dir, std::vector<int> unsupported_curves)
-      : name_(std::move(name)), dir_(std::move(dir)), unsupported_curves_(std::move(unsupported_curves)) {}
+  // `unsupported_curves` and `rsa` say what Supports() reports (the token can generate more than it can
+  // use for TLS: see MakeTpmFixture).
+  Pkcs11TokenFixture(std::string name, std::string dir, std::vector<int> unsupported_curves, bool rsa)
+      : name_(std::move(name)),
+        dir_(std::move(dir)),
+        unsupported_curves_(std::move(unsupported_curves)),
+        rsa_(rsa) {}
 
-  // Writes the PIN file, fills options_ and loads the module. Call once the token exists.
+  // Writes the PIN file, fills options_ and checks that the module loads. Call once the token exists.
   absl::Status Init(const std::string& module_path, const std::string& label, const std::string& pin);
-  // Releases the fixture's hold on the module (before stopping what the module talks to).
-  void ReleaseModule() { module_.reset(); }
-
  private:
   // Runs `op` on a read-write session logged in as the user.
   absl::Status WithSession(const std::function<absl::Status(CK_FUNCTION_LIST*, CK_SESSION_HANDLE)>& op);
@@ -75,10 +79,10 @@ class Pkcs11TokenFixture : public StoreFixture {
   const std::string name_;
   const std::string dir_;
   const std::vector<int> unsupported_curves_;
+  const bool rsa_;
   config::v1::Pkcs11Store options_;
   std::string pin_;
   int ca_count_ = 0;
-  std::shared_ptr<pkcs11::Pkcs11Module> module_;
 };
 
 // A fresh SoftHSM2 token ("sigil-test", user PIN 1234) in a new temp dir; sets SOFTHSM2_CONF.
@@ -86,7 +90,13 @@ absl::StatusOr<std::unique_ptr<Pkcs11TokenFixture>> MakeSoftHsmFixture();
 
 // A swtpm process on 127.0.0.1 (ports from the OS) with its state in a new temp dir, and a fresh
 // tpm2-pkcs11 token ("sigil-tpm", user PIN 1234) in a store beside it; sets TPM2_PKCS11_STORE and
-// TPM2_PKCS11_TCTI. Stops swtpm on destruction.
+// TPM2_PKCS11_TCTI. Stops swtpm on destruction. Supports() says no to P-521 (tpm2-pkcs11 1.9.0 cannot sign
+// with it) and to RSA (no CKM_RSA_PKCS_PSS on swtpm, so no TLS 1.3 RSA scheme; the token still makes
+// RSA PKCS#1 v1.5 signatures, which tpm_key_store_test checks).
+//
+// swtpm has 3 slots for loaded objects and no resource manager sits between it and tpm2-pkcs11, which
+// keeps the keys it generated or used loaded while the module stays initialised: with the primary key,
+// a process can hold two keys in use at once.
 absl::StatusOr<std::unique_ptr<Pkcs11TokenFixture>> MakeTpmFixture();
 
 // The same as StoreFixture factories (for ConformanceParam).
