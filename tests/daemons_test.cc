@@ -35,6 +35,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
+#include "common/openssl_util.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -650,6 +651,137 @@ TEST_F(SignerdTest, ReflectionListsTheServices) {
   for (const auto& method : file.service(0).method()) methods.push_back(method.name());
   EXPECT_EQ(methods,
             (std::vector<std::string>{"ListIdentities", "GetCertificateChain", "Sign", "ReloadIdentities"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// signerd with credential stores: a SoftHSM2 token provisioned by tools/dev_token.sh (the quickstart's
+// script, so it is tested too) and a PEM directory store that rotates on SIGHUP.
+
+class SignerdStoresTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string dir = testing::MakeTestDir("signerd_stores");
+    token_dir_ = new std::string(dir + "/token");
+    store_dir_ = new std::string(dir + "/pem-store");
+    ASSERT_EQ(mkdir(store_dir_->c_str(), 0700), 0);
+    // tools/dev_token.sh issues the token's certificate with a dev_pki.sh-style CA: ca.pem + ca-key.pem.
+    const std::string pki_dir = dir + "/pki";
+    ASSERT_EQ(mkdir(pki_dir.c_str(), 0700), 0);
+    ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca.pem", Pki().mtls.ca.CertPem()).ok());
+    ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca-key.pem", Pki().mtls.ca.KeyPem()).ok());
+    std::string command = absl::StrCat(Runfile("tools/dev_token.sh"), " ", pki_dir, " ", *token_dir_,
+                                       " >", dir, "/dev_token.log 2>&1");
+    ASSERT_EQ(std::system(command.c_str()), 0) << ReadLog(dir + "/dev_token.log");
+    ASSERT_EQ(setenv("SOFTHSM2_CONF", (*token_dir_ + "/softhsm2.conf").c_str(), 1), 0);
+    ASSERT_TRUE(WriteStoreLeaf("gen1", absl::ToUnixSeconds(absl::Now()) - 7200).ok());
+
+    signerd_ = StartDaemon("signer/signerd", absl::StrCat("{", kListener, R"(, "admin_principals": ["operator"],
+      "identities": [
+        {"name": "hsm", "cert_store": "pkcs11", "cert_match": "dev-hsm",
+         "pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "sigil-dev",
+                    "pin_file": ")", *token_dir_, R"(/pin"},
+         "allowed_principals": ["operator"]},
+        {"name": "rotating", "cert_store": "PEM", "cert_match": "rotating.sigil.test",
+         "pem_store": {"directory": ")", *store_dir_, R"("}, "refresh_interval": 0,
+         "key_file": "ignored.pem", "allowed_principals": ["operator"]}]})"))
+                   .release();
+  }
+  static void TearDownTestSuite() {
+    delete signerd_;
+    signerd_ = nullptr;
+    unsetenv("SOFTHSM2_CONF");
+  }
+  void SetUp() override { ASSERT_NE(signerd_, nullptr) << "signerd did not start"; }
+
+  // A leaf for the PEM store: FILE.pem and FILE.key, issued by the test CA with the given NotBefore.
+  static absl::Status WriteStoreLeaf(const std::string& file, int64_t not_before) {
+    testing::CertSpec spec;
+    spec.subject = {{"CN", "rotating.sigil.test"}};
+    spec.not_before_unix = not_before;
+    auto leaf = testing::IssueCert(spec, testing::KeySpec::Ec(), Pki().mtls.ca);
+    if (!leaf.ok()) return leaf.status();
+    if (auto s = testing::WriteFile(absl::StrCat(*store_dir_, "/", file, ".pem"), leaf->CertPem()); !s.ok()) {
+      return s;
+    }
+    return testing::WriteFile(absl::StrCat(*store_dir_, "/", file, ".key"), leaf->KeyPem());
+  }
+
+  std::string Leaf(const std::string& identity) {
+    auto stub = signer::v1::Signer::NewStub(Channel(*signerd_, As::kOperator));
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    signer::v1::GetCertificateChainRequest request;
+    request.set_identity(identity);
+    signer::v1::GetCertificateChainResponse response;
+    grpc::Status status = stub->GetCertificateChain(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << StatusText(status);
+    return response.certificates_size() > 0 ? response.certificates(0) : "";
+  }
+
+  static Daemon* signerd_;
+  static std::string* token_dir_;
+  static std::string* store_dir_;
+};
+
+Daemon* SignerdStoresTest::signerd_ = nullptr;
+std::string* SignerdStoresTest::token_dir_ = nullptr;
+std::string* SignerdStoresTest::store_dir_ = nullptr;
+
+TEST_F(SignerdStoresTest, TokenIdentitySignsWithTheKeyGeneratedOnTheToken) {
+  auto cert_pem = testing::ReadFile(*token_dir_ + "/dev-hsm.pem");
+  ASSERT_TRUE(cert_pem.ok());
+  auto certs = ParsePemCertificates(*cert_pem, "dev-hsm.pem");
+  ASSERT_TRUE(certs.ok());
+  EXPECT_EQ(Leaf("hsm"), CertificateDer((*certs)[0].get()));
+
+  const signer::SignatureScheme* scheme = signer::FindScheme(0x0403);
+  std::string digest = RandomBytes(32);
+  auto stub = signer::v1::Signer::NewStub(Channel(*signerd_, As::kOperator));
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  signer::v1::SignRequest request;
+  request.set_identity("hsm");
+  request.set_scheme(0x0403);
+  request.set_digest(digest);
+  signer::v1::SignResponse response;
+  grpc::Status status = stub->Sign(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << StatusText(status);
+  EXPECT_TRUE(signer::VerifySignature(X509_get0_pubkey((*certs)[0].get()), *scheme, digest, response.signature()).ok());
+
+  signer::v1::ListIdentitiesResponse list;
+  grpc::ClientContext list_context;
+  SetDeadline(&list_context);
+  ASSERT_TRUE(stub->ListIdentities(&list_context, signer::v1::ListIdentitiesRequest(), &list).ok());
+  ASSERT_EQ(list.identities_size(), 2);
+  EXPECT_EQ(list.identities(0).name(), "hsm");
+  EXPECT_EQ(list.identities(0).store(), "PKCS11");
+  EXPECT_EQ(list.identities(1).store(), "PEM");
+
+  // The PIN is in no log line; the ignored key_file is named in a warning.
+  auto pin = testing::ReadFile(*token_dir_ + "/pin");
+  ASSERT_TRUE(pin.ok());
+  std::string log = signerd_->Log();
+  EXPECT_THAT(log, Not(HasSubstr(std::string(absl::StripTrailingAsciiWhitespace(*pin)))));
+  EXPECT_THAT(log, HasSubstr("[WRN] identity 'rotating': 'key_file' is ignored because 'cert_store' is configured"));
+}
+
+TEST_F(SignerdStoresTest, SighupServesARotatedCertificate) {
+  const std::string before = Leaf("rotating");
+  ASSERT_FALSE(before.empty());
+  ASSERT_TRUE(WriteStoreLeaf("gen2", absl::ToUnixSeconds(absl::Now()) - 60).ok());
+  EXPECT_EQ(Leaf("rotating"), before) << "refresh_interval 0: nothing changes until SIGHUP";
+  signerd_->Signal(SIGHUP);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  std::string after = before;
+  while (after == before && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+    after = Leaf("rotating");
+  }
+  EXPECT_NE(after, before) << signerd_->Log();
+  EXPECT_THAT(signerd_->Log(), HasSubstr("rotated: identity 'rotating': CN=rotating.sigil.test from PEM"));
+  // Still serving after the signal.
+  grpc::health::v1::HealthCheckResponse health;
+  EXPECT_TRUE(HealthCheck(Channel(*signerd_, As::kOperator), &health).ok());
 }
 
 // ---------------------------------------------------------------------------------------------------
