@@ -7,9 +7,15 @@
 //   sigilctl ... sign --identity NAME --message TEXT [--scheme 0x0804]
 //       signs the scheme's hash of TEXT, verifies the signature against the identity's certificate and
 //       exits 0 only when it verifies.
+//   sigilctl ... cache-stats                      (verifierd: Cache/GetStats as JSON, zeros included)
+//   sigilctl ... cache-lookup (--fingerprint B64 | --subject_cert CERT.pem)   (the entry as JSON)
+//   sigilctl ... cache-purge (--fingerprint B64 | --status GOOD|REVOKED|UNKNOWN | --all)
+//   sigilctl ... cache-export [--file cache.json]                     (stdout without --file)
+//   sigilctl ... cache-import --file cache.json --issuers CA-bundle.pem
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -24,7 +30,9 @@
 #include "client/channel.h"
 #include "common/openssl_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
+#include "sigil/cache/v1/cache.grpc.pb.h"
 #include "sigil/signer/v1/signer.grpc.pb.h"
 #include "signer/signature_scheme.h"
 
@@ -38,6 +46,13 @@ ABSL_FLAG(std::string, identity, "", "identity name (chain, sign)");
 ABSL_FLAG(std::string, message, "hello from sigilctl", "message to sign (sign)");
 ABSL_FLAG(std::string, scheme, "", "TLS SignatureScheme code, e.g. 0x0804 (sign; default: the identity's "
                                    "preferred scheme)");
+
+ABSL_FLAG(std::string, fingerprint, "", "certificate fingerprint, base64 SHA-256 (cache-lookup, cache-purge)");
+ABSL_FLAG(std::string, subject_cert, "", "PEM certificate to look up (cache-lookup)");
+ABSL_FLAG(std::string, status, "", "GOOD, REVOKED or UNKNOWN (cache-purge)");
+ABSL_FLAG(bool, all, false, "purge every entry (cache-purge)");
+ABSL_FLAG(std::string, file, "", "cache.json to write (cache-export) or read (cache-import)");
+ABSL_FLAG(std::string, issuers, "", "PEM bundle of the issuing CAs (cache-import)");
 
 namespace {
 
@@ -155,14 +170,111 @@ int Sign(const std::shared_ptr<grpc::Channel>& channel) {
   return verified.ok() ? 0 : 1;
 }
 
+void PrintJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::cout << json;
+}
+
+int CacheCommand(const std::shared_ptr<grpc::Channel>& channel, const std::string& command) {
+  namespace cv1 = sigil::cache::v1;
+  auto stub = cv1::Cache::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  if (command == "cache-stats") {
+    cv1::CacheStats stats;
+    grpc::Status status = stub->GetStats(&context, {}, &stats);
+    if (!status.ok()) return Fail("Cache/GetStats", status);
+    PrintJson(stats);
+    return 0;
+  }
+  if (command == "cache-lookup") {
+    cv1::LookupRequest request;
+    if (!absl::GetFlag(FLAGS_subject_cert).empty()) {
+      auto pem = sigil::ReadFileToString(absl::GetFlag(FLAGS_subject_cert));
+      auto certs = pem.ok() ? sigil::ParsePemCertificates(*pem, "--subject_cert") : pem.status();
+      if (!certs.ok()) {
+        std::cerr << certs.status().message() << "\n";
+        return 2;
+      }
+      request.set_certificate(sigil::CertificateDer(certs->front().get()));
+    } else {
+      request.set_fingerprint(absl::GetFlag(FLAGS_fingerprint));
+    }
+    cv1::CacheEntry entry;
+    grpc::Status status = stub->Lookup(&context, request, &entry);
+    if (!status.ok()) return Fail("Cache/Lookup", status);
+    PrintJson(entry);
+    return 0;
+  }
+  if (command == "cache-purge") {
+    cv1::PurgeRequest request;
+    if (absl::GetFlag(FLAGS_all)) {
+      request.set_all(true);
+    } else if (!absl::GetFlag(FLAGS_status).empty()) {
+      cv1::ResponseStatus status;
+      if (!cv1::ResponseStatus_Parse(absl::GetFlag(FLAGS_status), &status)) {
+        std::cerr << "--status must be GOOD, REVOKED or UNKNOWN\n";
+        return 2;
+      }
+      request.set_status(status);
+    } else {
+      request.set_fingerprint(absl::GetFlag(FLAGS_fingerprint));
+    }
+    cv1::PurgeResponse response;
+    grpc::Status status = stub->Purge(&context, request, &response);
+    if (!status.ok()) return Fail("Cache/Purge", status);
+    std::cout << "purged " << response.purged() << "\n";
+    return 0;
+  }
+  if (command == "cache-export") {
+    cv1::ExportNatsCacheResponse response;
+    grpc::Status status = stub->ExportNatsCache(&context, {}, &response);
+    if (!status.ok()) return Fail("Cache/ExportNatsCache", status);
+    if (absl::GetFlag(FLAGS_file).empty()) {
+      std::cout << response.cache_json();
+      return 0;
+    }
+    std::ofstream out(absl::GetFlag(FLAGS_file), std::ios::binary | std::ios::trunc);
+    out << response.cache_json();
+    return out.good() ? 0 : 1;
+  }
+  if (command == "cache-import") {
+    cv1::ImportNatsCacheRequest request;
+    auto json = sigil::ReadFileToString(absl::GetFlag(FLAGS_file));
+    auto pem = sigil::ReadFileToString(absl::GetFlag(FLAGS_issuers));
+    auto issuers = pem.ok() ? sigil::ParsePemCertificates(*pem, "--issuers") : pem.status();
+    if (!json.ok() || !issuers.ok()) {
+      std::cerr << (json.ok() ? issuers.status() : json.status()).message() << "\n";
+      return 2;
+    }
+    request.set_cache_json(*json);
+    for (const auto& issuer : *issuers) request.add_issuers(sigil::CertificateDer(issuer.get()));
+    cv1::ImportNatsCacheResponse response;
+    grpc::Status status = stub->ImportNatsCache(&context, request, &response);
+    if (!status.ok()) return Fail("Cache/ImportNatsCache", status);
+    std::cout << "imported " << response.imported() << ", rejected " << response.rejected() << "\n";
+    for (const std::string& line : response.rejections()) std::cout << "  " << line << "\n";
+    return 0;
+  }
+  std::cerr << "unknown command '" << command << "'\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "sigilctl --target HOST:PORT --ca CA.pem --cert CERT.pem --key KEY.pem (health|list|chain|sign)");
+      "sigilctl --target HOST:PORT --ca CA.pem --cert CERT.pem --key KEY.pem (health|list|chain|sign|cache-stats|"
+      "cache-lookup|cache-purge|cache-export|cache-import)");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << "usage: sigilctl [flags] health|list|chain|sign (see --help)\n";
+    std::cerr << "usage: sigilctl [flags] health|list|chain|sign|cache-stats|cache-lookup|cache-purge|"
+                 "cache-export|cache-import (see --help)\n";
     return 2;
   }
   sigil::client::ChannelOptions options;
@@ -184,6 +296,7 @@ int main(int argc, char** argv) {
     return Chain(*channel, &chain, true);
   }
   if (command == "sign") return Sign(*channel);
+  if (command.rfind("cache-", 0) == 0) return CacheCommand(*channel, command);
   std::cerr << "unknown command '" << command << "'\n";
   return 2;
 }
