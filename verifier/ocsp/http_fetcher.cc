@@ -152,7 +152,7 @@ absl::StatusOr<std::string> CurlHttpFetcher::Fetch(const HttpRequest& request) {
 
 absl::StatusOr<std::string> FetchOcspResponse(HttpFetcher& fetcher, absl::Span<const std::string> urls,
                                               absl::string_view request_der, absl::Duration timeout,
-                                              size_t max_response_bytes) {
+                                              size_t max_response_bytes, FetchOrder order) {
   if (urls.empty()) return absl::InvalidArgumentError("no available OCSP servers");
   const absl::Time deadline = absl::Now() + timeout;
   absl::Status last;
@@ -174,7 +174,18 @@ absl::StatusOr<std::string> FetchOcspResponse(HttpFetcher& fetcher, absl::Span<c
     post.body = std::string(request_der);
     const std::string get_url = GetUrl(url, request_der);
     absl::StatusOr<std::string> body;
-    if (!get_url.empty()) {
+    const auto answered_badly = [](const absl::StatusOr<std::string>& b) {
+      return !b.ok() && (b.status().code() == absl::StatusCode::kFailedPrecondition ||
+                         absl::StartsWith(b.status().message(), "bad OCSP responder http status"));
+    };
+    if (order == FetchOrder::kPostFirst) {
+      body = attempt(post);
+      if (!get_url.empty() && answered_badly(body) && absl::Now() < deadline) {
+        HttpRequest get;
+        get.url = get_url;
+        body = attempt(get);
+      }
+    } else if (!get_url.empty()) {
       HttpRequest get;
       get.url = get_url;
       body = attempt(get);

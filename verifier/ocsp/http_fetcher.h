@@ -72,9 +72,14 @@ class CurlHttpFetcher final : public HttpFetcher {
 // ca_timeout of one link); each attempt gets what is left. Logs "Trying OCSP responder url [u]" at debug.
 // Errors: INVALID_ARGUMENT when `urls` is empty; otherwise the last attempt's error, with
 // "exhausted OCSP responders: " prepended when there were several URLs.
+//
+// `order` kPostFirst (stapling) reverses the preference: POST first, and GET (when GetUrl() gives one) only
+// when the server answered the POST with a non-200 status or a non-OCSP Content-Type.
+enum class FetchOrder { kGetFirst, kPostFirst };
 absl::StatusOr<std::string> FetchOcspResponse(HttpFetcher& fetcher, absl::Span<const std::string> urls,
                                               absl::string_view request_der, absl::Duration timeout,
-                                              size_t max_response_bytes);
+                                              size_t max_response_bytes,
+                                              FetchOrder order = FetchOrder::kGetFirst);
 
 }  // namespace sigil::verifier::ocsp
 
