@@ -76,16 +76,19 @@ struct PeerVerifier::Flight {
 
 PeerVerifier::PeerVerifier(std::map<std::string, OcspPeerOptions> profiles,
                            std::shared_ptr<cache::OcspCache> cache, std::shared_ptr<ocsp::HttpFetcher> fetcher,
-                           std::shared_ptr<const cache::Clock> clock)
+                           std::shared_ptr<const cache::Clock> clock,
+                           std::shared_ptr<advisories::AdvisorySink> advisories)
     : profiles_(std::move(profiles)),
       cache_(std::move(cache)),
       fetcher_(std::move(fetcher)),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      advisories_(std::move(advisories)) {}
 
 absl::StatusOr<std::unique_ptr<PeerVerifier>> PeerVerifier::Create(std::map<std::string, OcspPeerOptions> profiles,
                                                                    std::shared_ptr<cache::OcspCache> cache,
                                                                    std::shared_ptr<ocsp::HttpFetcher> fetcher,
-                                                                   std::shared_ptr<const cache::Clock> clock) {
+                                                                   std::shared_ptr<const cache::Clock> clock,
+                                                                   std::shared_ptr<advisories::AdvisorySink> advisories) {
   if (clock == nullptr) return absl::InvalidArgumentError("PeerVerifier: a clock is required");
   for (const auto& [name, options] : profiles) {
     if (options.verify && (cache == nullptr || fetcher == nullptr)) {
@@ -93,11 +96,12 @@ absl::StatusOr<std::unique_ptr<PeerVerifier>> PeerVerifier::Create(std::map<std:
           "PeerVerifier: profile \"", name, "\" enables ocsp_peer but no response cache or fetcher was given"));
     }
   }
-  return std::unique_ptr<PeerVerifier>(
-      new PeerVerifier(std::move(profiles), std::move(cache), std::move(fetcher), std::move(clock)));
+  return std::unique_ptr<PeerVerifier>(new PeerVerifier(std::move(profiles), std::move(cache), std::move(fetcher),
+                                                        std::move(clock), std::move(advisories)));
 }
 
-absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeerRequest& request) {
+absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeerRequest& request,
+                                                            const v1::ServerInfo& caller) {
   if (request.peer_role() != v1::CLIENT && request.peer_role() != v1::SERVER) {
     return absl::InvalidArgumentError("peer_role must be CLIENT or SERVER");
   }
@@ -167,6 +171,7 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
   Debug(absl::StrCat("Peer OCSP enabled: ", chains.size(), " TLS ", client ? "client" : "server",
                      " chain(s) will be evaluated"));
   bool allowed = false;
+  std::vector<InvalidLink> invalid;
   for (size_t c = 0; c < chains.size() && !allowed; ++c) {
     const std::vector<Link>& links = chains[c];
     v1::ChainResult* result = response.mutable_chains(static_cast<int>(c));
@@ -202,6 +207,7 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
       out->set_failure(outcome.failure);
       if (!outcome.valid) {
         Debug(outcome.failure);
+        invalid.push_back(InvalidLink{static_cast<int>(c), static_cast<int>(i), outcome.failure, clock_->Now()});
         if (options.warn_only) {
           LogWarning(absl::StrCat("OCSP verify fail for [", links[i].subject, "] but WarnOnly is true so allowing"));
         }
@@ -222,9 +228,33 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
     LogError(absl::StrCat(request.kind().empty() ? "Peer" : request.kind(), " [", chains[0][0].subject,
                           "] - TLS handshake error: ", reason, options.warn_only ? " (allowed: warn_only)" : ""));
     allowed = options.warn_only;
+    if (advisories_ != nullptr) {
+      EmitAdvisories(request, request.has_server() ? request.server() : caller, invalid, !allowed, allowed, reason);
+    }
+  } else if (advisories_ != nullptr && !invalid.empty()) {
+    // Allowed by a later chain: the invalid links of earlier chains are still reported (as the reference).
+    EmitAdvisories(request, request.has_server() ? request.server() : caller, invalid, false, false, "");
   }
   response.set_allowed(allowed);
   return response;
+}
+
+void PeerVerifier::EmitAdvisories(const v1::VerifyPeerRequest& request, const v1::ServerInfo& server,
+                                  const std::vector<InvalidLink>& invalid, bool rejected, bool allowed_by_warn_only,
+                                  absl::string_view reason) {
+  // The certificates parsed before evaluation, so describing them cannot fail; a failure skips the event.
+  auto describe = [&](int c, int i) { return advisories::DescribeCertificate(request.chains(c).certificates(i)); };
+  for (const InvalidLink& link : invalid) {
+    auto cert = describe(link.chain, link.link);
+    auto peer = describe(link.chain, 0);
+    if (!cert.ok() || !peer.ok()) continue;
+    advisories_->Emit(advisories::BuildLinkInvalid(
+        {*std::move(cert), *std::move(peer), server, link.failure, link.time, allowed_by_warn_only}));
+  }
+  if (!rejected) return;
+  auto peer = describe(0, 0);
+  if (!peer.ok()) return;
+  advisories_->Emit(advisories::BuildPeerReject({*std::move(peer), request.kind(), server, std::string(reason), clock_->Now()}));
 }
 
 PeerVerifier::LinkOutcome PeerVerifier::EvaluateLink(const Link& link, const OcspPeerOptions& options) {

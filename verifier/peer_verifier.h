@@ -25,6 +25,10 @@
 //
 // Log lines use the reference server's wording (seeds/ocsp-peer.md, certidp/messages.go).
 //
+// Advisories (when an AdvisorySink is given): after the verdict, one ocsp_peer_link_invalid event per
+// evaluated invalid link, in evaluation order (also under warn_only, then marked "allowed"), then one
+// ocsp_peer_reject event when the peer is rejected (verifier/advisories/advisory.h). Emitting never blocks.
+//
 // Thread-safety: Verify may be called concurrently from any number of threads; it blocks for up to the
 // profile's ca_timeout per fetched link, so callers on gRPC reactor threads must run it elsewhere.
 #ifndef SIGIL_VERIFIER_PEER_VERIFIER_H_
@@ -33,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -41,6 +46,7 @@
 #include "cache/clock.h"
 #include "cache/ocsp_cache.h"
 #include "sigil/verifier/v1/verifier.pb.h"
+#include "verifier/advisories/advisory_sink.h"
 #include "verifier/ocsp/http_fetcher.h"
 #include "verifier/ocsp/ocsp_response.h"
 #include "verifier/verifier_options.h"
@@ -56,18 +62,21 @@ class PeerVerifier {
 
   // `profiles` by name (VerifyPeer's empty profile selects "default"). `cache`, `fetcher` and `clock` are
   // shared with the caller and must outlive nothing in particular; `cache` and `fetcher` may be null only
-  // when no profile has verify (INVALID_ARGUMENT otherwise); `clock` must not be null.
-  static absl::StatusOr<std::unique_ptr<PeerVerifier>> Create(std::map<std::string, OcspPeerOptions> profiles,
-                                                              std::shared_ptr<cache::OcspCache> cache,
-                                                              std::shared_ptr<ocsp::HttpFetcher> fetcher,
-                                                              std::shared_ptr<const cache::Clock> clock);
+  // when no profile has verify (INVALID_ARGUMENT otherwise); `clock` must not be null. `advisories` may be
+  // null (no advisory events).
+  static absl::StatusOr<std::unique_ptr<PeerVerifier>> Create(
+      std::map<std::string, OcspPeerOptions> profiles, std::shared_ptr<cache::OcspCache> cache,
+      std::shared_ptr<ocsp::HttpFetcher> fetcher, std::shared_ptr<const cache::Clock> clock,
+      std::shared_ptr<advisories::AdvisorySink> advisories = nullptr);
 
   // Evaluates `request`. INVALID_ARGUMENT for a peer_role that is neither CLIENT nor SERVER, no chains,
   // an empty chain, more than kMaxChains chains or kMaxLinks links, a certificate that is not DER, a link
   // not issued by the next one, or an unknown profile. Revoked, unknown and unreachable are results
   // (allowed false, reason "client not OCSP valid" / "server not OCSP valid"). A profile without verify
-  // allows every peer and reports every link NOT_CHECKED.
-  absl::StatusOr<v1::VerifyPeerResponse> Verify(const v1::VerifyPeerRequest& request);
+  // allows every peer and reports every link NOT_CHECKED. Advisories describe the asking server with
+  // request.server, or `caller` when the request has none (the service passes the mTLS identity).
+  absl::StatusOr<v1::VerifyPeerResponse> Verify(const v1::VerifyPeerRequest& request,
+                                                const v1::ServerInfo& caller = v1::ServerInfo::default_instance());
 
  private:
   struct Link;
@@ -84,8 +93,20 @@ class PeerVerifier {
     bool from_memory = false;
   };
 
+  // An evaluated invalid link, for its advisory.
+  struct InvalidLink {
+    int chain = 0;
+    int link = 0;
+    std::string failure;
+    absl::Time time;
+  };
+
   PeerVerifier(std::map<std::string, OcspPeerOptions> profiles, std::shared_ptr<cache::OcspCache> cache,
-               std::shared_ptr<ocsp::HttpFetcher> fetcher, std::shared_ptr<const cache::Clock> clock);
+               std::shared_ptr<ocsp::HttpFetcher> fetcher, std::shared_ptr<const cache::Clock> clock,
+               std::shared_ptr<advisories::AdvisorySink> advisories);
+  void EmitAdvisories(const v1::VerifyPeerRequest& request, const v1::ServerInfo& server,
+                      const std::vector<InvalidLink>& invalid, bool rejected, bool allowed_by_warn_only,
+                      absl::string_view reason);
 
   LinkOutcome EvaluateLink(const Link& link, const OcspPeerOptions& options);
   // Validates `der` for `link` at `now`, through the memo when the same bytes were validated before.
@@ -103,6 +124,7 @@ class PeerVerifier {
   const std::shared_ptr<cache::OcspCache> cache_;
   const std::shared_ptr<ocsp::HttpFetcher> fetcher_;
   const std::shared_ptr<const cache::Clock> clock_;
+  const std::shared_ptr<advisories::AdvisorySink> advisories_;
 
   // Guards members below.
   absl::Mutex mu_;
