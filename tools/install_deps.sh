@@ -31,6 +31,10 @@ PACKAGES=(
   openssl                # dev PKI, OCSP responder in tests
   python3-grpcio
   ca-certificates
+  g++-mingw-w64-x86-64-posix  # cross-compiles the Windows certificate store (tools/windows/build_winstore.sh)
+  googletest             # GoogleTest sources, cross-compiled with mingw for the Windows store's unit tests
+  wine                   # Wine 8: runs the Windows store's tests (headless, fresh WINEPREFIX)
+  wine64
 )
 
 missing=()
