@@ -785,7 +785,7 @@ TEST_F(SignerdStoresTest, SighupServesARotatedCertificate) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// verifierd: healthy, reflective, and honest that its RPCs are not built yet.
+// verifierd: healthy, reflective, and answering its RPCs.
 
 class VerifierdTest : public ::testing::Test {
  protected:
@@ -830,14 +830,16 @@ TEST_F(VerifierdTest, VerifyPeerRejectsAnEmptyRequest) {
   EXPECT_EQ(status.error_message(), "peer_role must be CLIENT or SERVER");
 }
 
-TEST_F(VerifierdTest, GetStapleIsUnimplemented) {
+// GetStaple is implemented (verifier/stapling/staple_manager.h); a request without certificates is a bad
+// request.
+TEST_F(VerifierdTest, GetStapleRejectsAnEmptyRequest) {
   auto stub = verifier::v1::Verifier::NewStub(Channel(*verifierd_, As::kOperator));
   grpc::ClientContext context;
   SetDeadline(&context);
   verifier::v1::GetStapleResponse response;
   grpc::Status status = stub->GetStaple(&context, verifier::v1::GetStapleRequest(), &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << StatusText(status);
-  EXPECT_THAT(status.error_message(), HasSubstr("GetStaple is not implemented"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << StatusText(status);
+  EXPECT_EQ(status.error_message(), "no certificates: send the leaf, then its issuer");
 }
 
 TEST_F(VerifierdTest, CacheGetStatsWithoutOcspPeerReportsTypeNoneAndZeros) {

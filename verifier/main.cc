@@ -1,6 +1,6 @@
 // verifierd: serves sigil.verifier.v1.Verifier, sigil.cache.v1.Cache, grpc.health.v1.Health and
-// reflection on an mTLS listener. Wiring only: config → options → cache, fetcher, PeerVerifier →
-// services → server → wait for SIGTERM/SIGINT.
+// reflection on an mTLS listener. Wiring only: config → options → cache, fetcher, advisory bus,
+// PeerVerifier, StapleManager → services → server → wait for SIGTERM/SIGINT.
 #include <memory>
 #include <string>
 
@@ -16,9 +16,12 @@
 #include "common/logging.h"
 #include "common/tls_listener.h"
 #include "sigil/config/v1/verifier.pb.h"
+#include "verifier/advisories/advisory_config.h"
 #include "verifier/import_validator.h"
 #include "verifier/ocsp/http_fetcher.h"
 #include "verifier/peer_verifier.h"
+#include "verifier/stapling/staple_manager.h"
+#include "verifier/stapling/staple_options.h"
 #include "verifier/verifier_options.h"
 #include "verifier/verifier_service.h"
 
@@ -54,21 +57,34 @@ int main(int argc, char** argv) {
   if (cache != nullptr) {
     sigil::LogInfo(absl::StrCat("OCSP peer cache online, type [", cache->Stats().cache_type, "]"));
   }
-  std::shared_ptr<sigil::verifier::ocsp::HttpFetcher> fetcher;
-  if (options->any_ocsp_peer) {
-    auto curl = sigil::verifier::ocsp::CurlHttpFetcher::Create();
-    if (!curl.ok()) return Fail(curl.status());
-    fetcher = *std::move(curl);
-  }
-  auto peer_verifier = sigil::verifier::PeerVerifier::Create(options->profiles, cache, fetcher, clock);
+  auto staple_options = sigil::verifier::stapling::ValidateStaplingConfig(config);
+  if (!staple_options.ok()) return Fail(staple_options.status());
+  auto advisory_options = sigil::verifier::advisories::ValidateAdvisoryConfig(config);
+  if (!advisory_options.ok()) return Fail(advisory_options.status());
+  // Stapling always needs a fetcher (GetStaple may be called for any profile).
+  auto curl = sigil::verifier::ocsp::CurlHttpFetcher::Create();
+  if (!curl.ok()) return Fail(curl.status());
+  std::shared_ptr<sigil::verifier::ocsp::HttpFetcher> fetcher = *std::move(curl);
+  auto advisories = sigil::verifier::advisories::CreateAdvisoryBus(*advisory_options);
+  if (!advisories.ok()) return Fail(advisories.status());
+  auto peer_verifier = sigil::verifier::PeerVerifier::Create(options->profiles, cache, fetcher, clock, *advisories);
   if (!peer_verifier.ok()) return Fail(peer_verifier.status());
   sigil::LogInfo(absl::StrCat(options->profiles.size(), " profile(s) configured",
                               options->profiles.count("default") == 0 ? " (none named \"default\")" : ""));
-  sigil::LogWarning("OCSP stapling and advisories are not implemented in this version: GetStaple, VerifyStaple "
-                    "and WatchAdvisories answer UNIMPLEMENTED");
+  auto staples = sigil::verifier::stapling::StapleManager::Create(*std::move(staple_options), fetcher, clock);
+  if (!staples.ok()) return Fail(staples.status());
+  sigil::LogInfo(config.store_dir().empty() ? "OCSP staples are not persisted (no store_dir)"
+                                            : absl::StrCat("OCSP staples persist in [", config.store_dir(), "/staples]"));
 
   {
-    sigil::verifier::VerifierService verifier(peer_verifier->get());
+    sigil::verifier::VerifierServiceParts parts;
+    parts.peer_verifier = peer_verifier->get();
+    parts.staples = staples->get();
+    parts.staple_check_profiles = options->profiles;
+    parts.clock = clock;
+    parts.advisories = *advisories;
+    parts.watcher_queue_size = advisory_options->watcher_queue_size;
+    sigil::verifier::VerifierService verifier(std::move(parts));
     // Imported cache.json responses are validated like fetched ones (default skew and TTL).
     sigil::verifier::OcspImportValidator import_validator;
     sigil::cache::CacheServiceOptions cache_options;

@@ -1,5 +1,13 @@
 #include "verifier/verifier_service.h"
 
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/caller.h"
+#include "verifier/advisories/watch_reactor.h"
+#include "verifier/stapling/staple_verifier.h"
+
 namespace sigil::verifier {
 namespace {
 
@@ -22,10 +30,37 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+// The asking server as its mTLS identity shows it, for advisories when the request names none.
+v1::ServerInfo CallerServerInfo(grpc::CallbackServerContext* context) {
+  v1::ServerInfo info;
+  info.set_name(CallerFromAuthContext(context->auth_context().get()).label);
+  std::string peer = context->peer();  // "ipv4:10.0.0.7:51234", "ipv6:[::1]:51234"
+  for (absl::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (absl::StartsWith(peer, scheme)) peer = peer.substr(scheme.size());
+  }
+  const size_t colon = peer.rfind(':');
+  if (colon != std::string::npos && colon > 0) peer = peer.substr(0, colon);
+  if (peer.size() >= 2 && peer.front() == '[' && peer.back() == ']') peer = peer.substr(1, peer.size() - 2);
+  info.set_host(peer);
+  return info;
+}
+
 }  // namespace
 
 VerifierService::VerifierService(PeerVerifier* peer_verifier)
-    : peer_verifier_(peer_verifier), pool_(kThreads, kMaxQueued) {}
+    : VerifierService(VerifierServiceParts{peer_verifier}) {}
+
+VerifierService::VerifierService(VerifierServiceParts parts)
+    : parts_(std::move(parts)), peer_verifier_(parts_.peer_verifier), pool_(kThreads, kMaxQueued) {}
+
+void VerifierService::RunOnPool(grpc::ServerUnaryReactor* reactor, const char* rpc,
+                                std::function<absl::Status()> work) {
+  const bool queued = pool_.TrySchedule([reactor, work = std::move(work)] { reactor->Finish(ToGrpc(work())); });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 absl::StrCat("too many ", rpc, " calls waiting; retry later")));
+  }
+}
 
 VerifierService::~VerifierService() = default;
 
@@ -37,8 +72,8 @@ grpc::ServerUnaryReactor* VerifierService::VerifyPeer(grpc::CallbackServerContex
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // request and response stay valid until the reactor finishes.
-  const bool queued = pool_.TrySchedule([this, reactor, request, response] {
-    absl::StatusOr<v1::VerifyPeerResponse> result = peer_verifier_->Verify(*request);
+  const bool queued = pool_.TrySchedule([this, reactor, request, response, caller = CallerServerInfo(context)] {
+    absl::StatusOr<v1::VerifyPeerResponse> result = peer_verifier_->Verify(*request, caller);
     if (!result.ok()) {
       reactor->Finish(ToGrpc(result.status()));
       return;
@@ -54,25 +89,40 @@ grpc::ServerUnaryReactor* VerifierService::VerifyPeer(grpc::CallbackServerContex
 }
 
 grpc::ServerUnaryReactor* VerifierService::GetStaple(grpc::CallbackServerContext* context,
-                                                     const v1::GetStapleRequest*, v1::GetStapleResponse*) {
-  return Unimplemented(context,
-                       "GetStaple is not implemented in this version of verifierd: OCSP stapling (fetch, "
-                       "refresh, persistence in store_dir) is still to be built");
+                                                     const v1::GetStapleRequest* request,
+                                                     v1::GetStapleResponse* response) {
+  if (parts_.staples == nullptr) return Unimplemented(context, "GetStaple is not configured in this verifierd");
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  RunOnPool(reactor, "GetStaple", [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::GetStapleResponse> result = parts_.staples->GetStaple(*request);
+    if (!result.ok()) return result.status();
+    *response = *std::move(result);
+    return absl::OkStatus();
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* VerifierService::VerifyStaple(grpc::CallbackServerContext* context,
-                                                        const v1::VerifyStapleRequest*,
-                                                        v1::VerifyStapleResponse*) {
-  return Unimplemented(context,
-                       "VerifyStaple is not implemented in this version of verifierd: staple validation is "
-                       "still to be built");
+                                                        const v1::VerifyStapleRequest* request,
+                                                        v1::VerifyStapleResponse* response) {
+  if (parts_.clock == nullptr) return Unimplemented(context, "VerifyStaple is not configured in this verifierd");
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  RunOnPool(reactor, "VerifyStaple", [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::VerifyStapleResponse> result =
+        stapling::VerifyStaple(*request, parts_.staple_check_profiles, parts_.clock->Now());
+    if (!result.ok()) return result.status();
+    *response = *std::move(result);
+    return absl::OkStatus();
+  });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::Advisory>* VerifierService::WatchAdvisories(grpc::CallbackServerContext*,
-                                                                         const v1::WatchAdvisoriesRequest*) {
-  return new UnimplementedStream(
-      "WatchAdvisories is not implemented in this version of verifierd: advisory events are still to be "
-      "built");
+                                                                         const v1::WatchAdvisoriesRequest* request) {
+  if (parts_.advisories == nullptr) {
+    return new UnimplementedStream("WatchAdvisories is not configured in this verifierd");
+  }
+  return advisories::WatchAdvisoriesReactor::Start(parts_.advisories, *request, parts_.watcher_queue_size);
 }
 
 }  // namespace sigil::verifier

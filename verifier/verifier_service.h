@@ -3,18 +3,40 @@
 // VerifyPeer runs PeerVerifier (verifier/peer_verifier.h) on a BlockingPool, never on gRPC's threads, and
 // finishes the reactor from the pool; when kMaxQueued requests already wait, it answers
 // RESOURCE_EXHAUSTED. PeerVerifier's errors map to gRPC codes unchanged (INVALID_ARGUMENT for bad chains
-// or an unknown profile). GetStaple, VerifyStaple and WatchAdvisories answer UNIMPLEMENTED with a message
-// naming what is missing: stapling and advisories arrive with their own issues.
+// or an unknown profile). Advisories describe the asking server with VerifyPeerRequest.server, or else
+// with the caller's mTLS identity (name = common/caller.h label, host = its address).
+// GetStaple (stapling::StapleManager, may fetch) and VerifyStaple (stapling::VerifyStaple) run on the same
+// pool. WatchAdvisories streams from the AdvisoryBus (advisories::WatchAdvisoriesReactor). A part that is
+// not given answers UNIMPLEMENTED.
 #ifndef SIGIL_VERIFIER_VERIFIER_SERVICE_H_
 #define SIGIL_VERIFIER_VERIFIER_SERVICE_H_
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "sigil/verifier/v1/verifier.grpc.pb.h"
 #include "verifier/blocking_pool.h"
+#include "cache/clock.h"
+#include "verifier/advisories/advisory_bus.h"
 #include "verifier/peer_verifier.h"
+#include "verifier/stapling/staple_manager.h"
+#include "verifier/verifier_options.h"
 
 namespace sigil::verifier {
+
+// What the service delegates to; every part is optional (UNIMPLEMENTED without it).
+struct VerifierServiceParts {
+  // Borrowed; must outlive the service.
+  PeerVerifier* peer_verifier = nullptr;
+  stapling::StapleManager* staples = nullptr;
+  // VerifyStaple's profiles (ocsp_peer skew, TTL, unknown_is_good) and clock; both needed for VerifyStaple.
+  std::map<std::string, OcspPeerOptions> staple_check_profiles;
+  std::shared_ptr<const cache::Clock> clock;
+  std::shared_ptr<advisories::AdvisoryBus> advisories;
+  size_t watcher_queue_size = 256;
+};
 
 class VerifierService final : public sigil::verifier::v1::Verifier::CallbackService {
  public:
@@ -23,6 +45,7 @@ class VerifierService final : public sigil::verifier::v1::Verifier::CallbackServ
 
   // `peer_verifier` is borrowed and must outlive the service; null makes VerifyPeer UNIMPLEMENTED.
   explicit VerifierService(PeerVerifier* peer_verifier = nullptr);
+  explicit VerifierService(VerifierServiceParts parts);
   // Runs the VerifyPeer calls still queued, then stops the pool. Destroy only after the server stopped.
   ~VerifierService() override;
 
@@ -39,6 +62,10 @@ class VerifierService final : public sigil::verifier::v1::Verifier::CallbackServ
                                                           const v1::WatchAdvisoriesRequest* request) override;
 
  private:
+  // Runs `work` on the pool and finishes `reactor` with its status; RESOURCE_EXHAUSTED when the pool is full.
+  void RunOnPool(grpc::ServerUnaryReactor* reactor, const char* rpc, std::function<absl::Status()> work);
+
+  const VerifierServiceParts parts_;
   PeerVerifier* const peer_verifier_;
   BlockingPool pool_;
 };
