@@ -30,6 +30,11 @@ class StoreFixture {
   // backend cannot make it (NCrypt under Wine has no ECDSA).
   virtual sigil::testing::KeySpec DefaultKey() const { return sigil::testing::KeySpec::Ec(); }
 
+  // The key type of the CA certificates the suite issues (a store that builds chains itself checks their
+  // signatures). EC P-256 unless the backend's chain engine mishandles it (Wine's rejects ECDSA signatures
+  // with a short r or s).
+  virtual sigil::testing::KeySpec CaKey() const { return sigil::testing::KeySpec::Ec(); }
+
   // Generates a key pair inside the store under `label` and returns its public key as PEM
   // (SubjectPublicKeyInfo), so the suite can issue a certificate for it.
   virtual absl::StatusOr<std::string> GenerateKey(const sigil::testing::KeySpec& spec,
