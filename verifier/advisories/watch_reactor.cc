@@ -25,6 +25,13 @@ grpc::ServerWriteReactor<v1::Advisory>* WatchAdvisoriesReactor::Start(std::share
     }
   }
   reactor->bus_->AddWatcher(reactor);
+  // Initial metadata tells the client the stream is registered: every event emitted after it arrives is
+  // delivered (ClientReader::WaitForInitialMetadata). A write that already started carried it.
+  absl::MutexLock lock(&reactor->mu_);
+  if (!reactor->metadata_sent_ && !reactor->finished_) {
+    reactor->metadata_sent_ = true;
+    reactor->StartSendInitialMetadata();
+  }
   return reactor;
 }
 
@@ -48,6 +55,7 @@ void WatchAdvisoriesReactor::WriteNextLocked() {
   in_flight_ = std::move(pending_.front());
   pending_.pop_front();
   writing_ = true;
+  metadata_sent_ = true;  // A write sends the initial metadata when it has not gone yet.
   StartWrite(&in_flight_);
 }
 

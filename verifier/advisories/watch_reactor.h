@@ -2,7 +2,9 @@
 // gRPC's callback API. It registers itself as an AdvisoryWatcher on the bus, keeps the advisories that
 // match the request's type filter in a bounded queue and writes them one at a time; when the client reads
 // too slowly and the queue is full, new events are dropped for this stream (counted, and logged when the
-// stream ends). The stream ends only when the client cancels or the server shuts down.
+// stream ends). Initial metadata is sent as soon as the stream is registered, so a client that waits for it
+// (ClientReader::WaitForInitialMetadata) receives every event emitted afterwards. The stream ends only when
+// the client cancels or the server shuts down.
 //
 // Errors: INVALID_ARGUMENT (at once) for a filter naming a type that is neither
 // io.nats.server.advisory.v1.ocsp_peer_reject nor ...ocsp_peer_link_invalid.
@@ -59,6 +61,7 @@ class WatchAdvisoriesReactor final : public grpc::ServerWriteReactor<v1::Advisor
   // The message being written; must stay alive until OnWriteDone.
   v1::Advisory in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool metadata_sent_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   // Finish requested while a write was in flight; done from OnWriteDone.
   bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;

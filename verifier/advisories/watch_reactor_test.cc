@@ -1,9 +1,7 @@
 // WatchAdvisories over a real in-process gRPC server (insecure, 127.0.0.1, OS-chosen port).
 #include "verifier/advisories/watch_reactor.h"
 
-#include <atomic>
 #include <memory>
-#include <thread>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -69,25 +67,9 @@ TEST_F(WatchReactorTest, StreamsFilteredEventsInOrder) {
   v1::WatchAdvisoriesRequest request;
   request.add_types(std::string(kPeerRejectType));
   std::unique_ptr<grpc::ClientReader<v1::Advisory>> reader = stub_->WatchAdvisories(&context, request);
-  // Until the server has registered the stream, events are not delivered to it: keep emitting a
-  // "warm-up" reject until one arrives.
+  // Initial metadata arrives once the stream is registered with the bus.
+  reader->WaitForInitialMetadata();
   v1::Advisory advisory;
-  std::atomic<bool> received{false};
-  std::thread warm([&] {
-    for (int i = 0; i < 1000 && !received.load(); ++i) {
-      bus_->Emit(Event(kPeerRejectType, "warm"));
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-  });
-  ASSERT_TRUE(reader->Read(&advisory));
-  received = true;
-  warm.join();
-  EXPECT_EQ(advisory.id(), "warm");
-  // Drain the warm-up events the stream queued (at most max_pending), then send the real ones.
-  bus_->Emit(Event(kPeerRejectType, "marker"));
-  while (reader->Read(&advisory) && advisory.id() != "marker") {
-  }
-  ASSERT_EQ(advisory.id(), "marker");
   bus_->Emit(Event(kLinkInvalidType, "link-1"));  // Filtered out.
   bus_->Emit(Event(kPeerRejectType, "reject-1"));
   bus_->Emit(Event(kPeerRejectType, "reject-2"));
@@ -118,17 +100,11 @@ TEST_F(WatchReactorTest, ServerShutdownEndsTheStream) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   auto reader = stub_->WatchAdvisories(&context, v1::WatchAdvisoriesRequest());
-  std::atomic<bool> received{false};
-  std::thread warm([&] {
-    for (int i = 0; i < 1000 && !received.load(); ++i) {
-      bus_->Emit(Event(kLinkInvalidType, "warm"));
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-  });
+  reader->WaitForInitialMetadata();
+  bus_->Emit(Event(kLinkInvalidType, "first"));
   v1::Advisory advisory;
   ASSERT_TRUE(reader->Read(&advisory));
-  received = true;
-  warm.join();
+  EXPECT_EQ(advisory.id(), "first");
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
   while (reader->Read(&advisory)) {
   }
