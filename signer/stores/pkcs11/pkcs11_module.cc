@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "signer/stores/pkcs11/pkcs11_error.h"
@@ -100,8 +101,10 @@ absl::StatusOr<std::shared_ptr<Pkcs11Module>> Pkcs11Module::Load(const std::stri
   CK_INFO info;
   std::string description;
   if (functions->C_GetInfo(&info) == CKR_OK) {
-    description = absl::StrCat(" (", absl::string_view(reinterpret_cast<const char*>(info.manufacturerID),
-                                                        sizeof(info.manufacturerID)),
+    // PKCS#11 pads fixed-size text fields with blanks.
+    description = absl::StrCat(" (",
+                               absl::StripTrailingAsciiWhitespace(absl::string_view(
+                                   reinterpret_cast<const char*>(info.manufacturerID), sizeof(info.manufacturerID))),
                                ")");
   }
   LogInfo(absl::StrCat("PKCS#11 module ", real_path, " loaded and initialised", description));
