@@ -96,7 +96,9 @@ class VerifierRpcsTest : public ::testing::Test {
     parts.staple_check_profiles = profiles;
     parts.clock = clock;
     parts.advisories = bus_;
-    service_ = std::make_unique<VerifierService>(std::move(parts));
+    auto service = VerifierService::Create(std::move(parts));
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

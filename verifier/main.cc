@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
     parts.clock = clock;
     parts.advisories = *advisories;
     parts.watcher_queue_size = advisory_options->watcher_queue_size;
-    sigil::verifier::VerifierService verifier(std::move(parts));
+    auto verifier = sigil::verifier::VerifierService::Create(std::move(parts));
+    if (!verifier.ok()) return Fail(verifier.status());
     // Imported cache.json responses are validated like fetched ones (default skew and TTL).
     sigil::verifier::OcspImportValidator import_validator;
     sigil::cache::CacheServiceOptions cache_options;
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
     cache_options.clock = clock;
     cache_options.admin_principals.assign(config.admin_principals().begin(), config.admin_principals().end());
     sigil::cache::CacheService cache_service(std::move(cache_options));
-    if (auto status = sigil::ServeUntilSignalled("verifierd", *listener, {&verifier, &cache_service});
+    if (auto status = sigil::ServeUntilSignalled("verifierd", *listener, {verifier->get(), &cache_service});
         !status.ok()) {
       return Fail(status);
     }

@@ -11,21 +11,6 @@
 namespace sigil::verifier {
 namespace {
 
-grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context, const char* message) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, message));
-  return reactor;
-}
-
-// A server stream that ends at once with UNIMPLEMENTED.
-class UnimplementedStream : public grpc::ServerWriteReactor<v1::Advisory> {
- public:
-  explicit UnimplementedStream(const char* message) {
-    Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, message));
-  }
-  void OnDone() override { delete this; }
-};
-
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
@@ -47,11 +32,18 @@ v1::ServerInfo CallerServerInfo(grpc::CallbackServerContext* context) {
 
 }  // namespace
 
-VerifierService::VerifierService(PeerVerifier* peer_verifier)
-    : VerifierService(VerifierServiceParts{peer_verifier}) {}
+absl::StatusOr<std::unique_ptr<VerifierService>> VerifierService::Create(VerifierServiceParts parts) {
+  const char* missing = parts.peer_verifier == nullptr ? "peer_verifier"
+                        : parts.staples == nullptr     ? "staples"
+                        : parts.clock == nullptr       ? "clock"
+                        : parts.advisories == nullptr  ? "advisories"
+                                                       : nullptr;
+  if (missing != nullptr) return absl::InvalidArgumentError(absl::StrCat("VerifierService needs ", missing));
+  return std::unique_ptr<VerifierService>(new VerifierService(std::move(parts)));
+}
 
 VerifierService::VerifierService(VerifierServiceParts parts)
-    : parts_(std::move(parts)), peer_verifier_(parts_.peer_verifier), pool_(kThreads, kMaxQueued) {}
+    : parts_(std::move(parts)), pool_(kThreads, kMaxQueued) {}
 
 void VerifierService::RunOnPool(grpc::ServerUnaryReactor* reactor, const char* rpc,
                                 std::function<absl::Status()> work) {
@@ -67,31 +59,20 @@ VerifierService::~VerifierService() = default;
 grpc::ServerUnaryReactor* VerifierService::VerifyPeer(grpc::CallbackServerContext* context,
                                                       const v1::VerifyPeerRequest* request,
                                                       v1::VerifyPeerResponse* response) {
-  if (peer_verifier_ == nullptr) {
-    return Unimplemented(context, "VerifyPeer is not configured in this verifierd");
-  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // request and response stay valid until the reactor finishes.
-  const bool queued = pool_.TrySchedule([this, reactor, request, response, caller = CallerServerInfo(context)] {
-    absl::StatusOr<v1::VerifyPeerResponse> result = peer_verifier_->Verify(*request, caller);
-    if (!result.ok()) {
-      reactor->Finish(ToGrpc(result.status()));
-      return;
-    }
+  RunOnPool(reactor, "VerifyPeer", [this, request, response, caller = CallerServerInfo(context)]() -> absl::Status {
+    absl::StatusOr<v1::VerifyPeerResponse> result = parts_.peer_verifier->Verify(*request, caller);
+    if (!result.ok()) return result.status();
     *response = *std::move(result);
-    reactor->Finish(grpc::Status::OK);
+    return absl::OkStatus();
   });
-  if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "too many VerifyPeer calls waiting; retry later"));
-  }
   return reactor;
 }
 
 grpc::ServerUnaryReactor* VerifierService::GetStaple(grpc::CallbackServerContext* context,
                                                      const v1::GetStapleRequest* request,
                                                      v1::GetStapleResponse* response) {
-  if (parts_.staples == nullptr) return Unimplemented(context, "GetStaple is not configured in this verifierd");
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RunOnPool(reactor, "GetStaple", [this, request, response]() -> absl::Status {
     absl::StatusOr<v1::GetStapleResponse> result = parts_.staples->GetStaple(*request);
@@ -105,7 +86,6 @@ grpc::ServerUnaryReactor* VerifierService::GetStaple(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* VerifierService::VerifyStaple(grpc::CallbackServerContext* context,
                                                         const v1::VerifyStapleRequest* request,
                                                         v1::VerifyStapleResponse* response) {
-  if (parts_.clock == nullptr) return Unimplemented(context, "VerifyStaple is not configured in this verifierd");
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RunOnPool(reactor, "VerifyStaple", [this, request, response]() -> absl::Status {
     absl::StatusOr<v1::VerifyStapleResponse> result =
@@ -119,9 +99,6 @@ grpc::ServerUnaryReactor* VerifierService::VerifyStaple(grpc::CallbackServerCont
 
 grpc::ServerWriteReactor<v1::Advisory>* VerifierService::WatchAdvisories(grpc::CallbackServerContext*,
                                                                          const v1::WatchAdvisoriesRequest* request) {
-  if (parts_.advisories == nullptr) {
-    return new UnimplementedStream("WatchAdvisories is not configured in this verifierd");
-  }
   return advisories::WatchAdvisoriesReactor::Start(parts_.advisories, *request, parts_.watcher_queue_size);
 }
 

@@ -6,8 +6,7 @@
 // or an unknown profile). Advisories describe the asking server with VerifyPeerRequest.server, or else
 // with the caller's mTLS identity (name = common/caller.h label, host = its address).
 // GetStaple (stapling::StapleManager, may fetch) and VerifyStaple (stapling::VerifyStaple) run on the same
-// pool. WatchAdvisories streams from the AdvisoryBus (advisories::WatchAdvisoriesReactor). A part that is
-// not given answers UNIMPLEMENTED.
+// pool. WatchAdvisories streams from the AdvisoryBus (advisories::WatchAdvisoriesReactor).
 #ifndef SIGIL_VERIFIER_VERIFIER_SERVICE_H_
 #define SIGIL_VERIFIER_VERIFIER_SERVICE_H_
 
@@ -16,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "sigil/verifier/v1/verifier.grpc.pb.h"
 #include "verifier/blocking_pool.h"
 #include "cache/clock.h"
@@ -26,7 +26,7 @@
 
 namespace sigil::verifier {
 
-// What the service delegates to; every part is optional (UNIMPLEMENTED without it).
+// What the service delegates to; every part is required (VerifierService::Create checks).
 struct VerifierServiceParts {
   // Borrowed; must outlive the service.
   PeerVerifier* peer_verifier = nullptr;
@@ -43,9 +43,8 @@ class VerifierService final : public sigil::verifier::v1::Verifier::CallbackServ
   static constexpr size_t kThreads = 16;
   static constexpr size_t kMaxQueued = 1024;
 
-  // `peer_verifier` is borrowed and must outlive the service; null makes VerifyPeer UNIMPLEMENTED.
-  explicit VerifierService(PeerVerifier* peer_verifier = nullptr);
-  explicit VerifierService(VerifierServiceParts parts);
+  // INVALID_ARGUMENT naming the first missing part.
+  static absl::StatusOr<std::unique_ptr<VerifierService>> Create(VerifierServiceParts parts);
   // Runs the VerifyPeer calls still queued, then stops the pool. Destroy only after the server stopped.
   ~VerifierService() override;
 
@@ -62,11 +61,12 @@ class VerifierService final : public sigil::verifier::v1::Verifier::CallbackServ
                                                           const v1::WatchAdvisoriesRequest* request) override;
 
  private:
+  explicit VerifierService(VerifierServiceParts parts);
+
   // Runs `work` on the pool and finishes `reactor` with its status; RESOURCE_EXHAUSTED when the pool is full.
   void RunOnPool(grpc::ServerUnaryReactor* reactor, const char* rpc, std::function<absl::Status()> work);
 
   const VerifierServiceParts parts_;
-  PeerVerifier* const peer_verifier_;
   BlockingPool pool_;
 };
 
