@@ -123,6 +123,34 @@ std::string CertificatePem(X509* cert) {
   return std::string(data, static_cast<size_t>(len));
 }
 
+absl::StatusOr<std::string> PublicKeyPem(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr || PEM_write_bio_PUBKEY(bio.get(), key) != 1) {
+    return OpenSslError(absl::StatusCode::kInternal, "PEM_write_bio_PUBKEY");
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+absl::StatusOr<EvpPkeyPtr> ParsePublicKeyPem(absl::string_view pem) {
+  ClearOpenSslErrors();
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  EvpPkeyPtr key(bio == nullptr ? nullptr : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (key == nullptr) return OpenSslError(absl::StatusCode::kInvalidArgument, "malformed PEM public key");
+  return key;
+}
+
+std::string Digest(const EVP_MD* md, absl::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &length, md, nullptr) != 1) {
+    ClearOpenSslErrors();
+    return "";
+  }
+  return std::string(reinterpret_cast<const char*>(out), length);
+}
+
 std::string NameToString(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "";

@@ -70,6 +70,15 @@ absl::StatusOr<X509Ptr> ParseDerCertificate(absl::string_view der);
 // PEM encoding of a certificate.
 std::string CertificatePem(X509* cert);
 
+// PEM SubjectPublicKeyInfo ("-----BEGIN PUBLIC KEY-----") of `key`'s public half.
+absl::StatusOr<std::string> PublicKeyPem(EVP_PKEY* key);
+
+// Parses one PEM SubjectPublicKeyInfo. INVALID_ARGUMENT when malformed.
+absl::StatusOr<EvpPkeyPtr> ParsePublicKeyPem(absl::string_view pem);
+
+// `md` of `data` (raw bytes); empty only if OpenSSL fails.
+std::string Digest(const EVP_MD* md, absl::string_view data);
+
 // RFC 2253 form of a name ("CN=example.com,OU=NATS.io").
 std::string NameToString(const X509_NAME* name);
 

@@ -18,16 +18,6 @@
 namespace sigil::signer {
 namespace {
 
-std::string Digest(const EVP_MD* md, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), out, &length, md, nullptr) != 1) {
-    ClearOpenSslErrors();
-    return "";
-  }
-  return std::string(reinterpret_cast<const char*>(out), length);
-}
-
 // Each RDN value of `name` as UTF-8.
 std::vector<std::string> RdnValues(const X509_NAME* name) {
   std::vector<std::string> values;

@@ -67,13 +67,6 @@ class GatedStore : public KeyStore {
   Gate* gate_;
 };
 
-std::string Sha256(absl::string_view message) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(message.data(), message.size(), md, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(md), len);
-}
-
 class SignerServiceStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -184,7 +177,7 @@ void StartSign(v1::Signer::Stub* stub, PendingSign* call) {
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
   call->request.set_identity("gated");
   call->request.set_scheme(0x0403);
-  call->request.set_digest(Sha256("queued"));
+  call->request.set_digest(Digest(EVP_sha256(), "queued"));
   stub->async()->Sign(&call->context, &call->request, &call->response, [call](grpc::Status status) {
     call->status = std::move(status);
     call->done.Notify();
@@ -216,7 +209,7 @@ TEST_F(SignerServiceStoreTest, BlockingStoreSignsOnThePoolAndAFullQueueIsResourc
   ASSERT_TRUE(leaf.ok());
   for (PendingSign* call : {&first, &second}) {
     ASSERT_TRUE(call->status.ok()) << call->status.error_message();
-    EXPECT_TRUE(VerifySignature(X509_get0_pubkey(leaf->get()), *FindScheme(0x0403), Sha256("queued"),
+    EXPECT_TRUE(VerifySignature(X509_get0_pubkey(leaf->get()), *FindScheme(0x0403), Digest(EVP_sha256(), "queued"),
                                 call->response.signature())
                     .ok());
   }

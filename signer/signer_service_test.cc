@@ -140,13 +140,6 @@ SigningPool* SignerServiceTest::pool_ = nullptr;
 SignerService* SignerServiceTest::service_ = nullptr;
 RunningServer* SignerServiceTest::server_ = nullptr;
 
-std::string Hash(const SignatureScheme& scheme, absl::string_view message) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(message.data(), message.size(), md, &len, scheme.md(), nullptr);
-  return std::string(reinterpret_cast<char*>(md), len);
-}
-
 TEST_F(SignerServiceTest, EverySchemeOfEveryIdentityVerifiesWithItsCertificate) {
   auto stub = Operator();
   for (const IdentityCase& c : Cases()) {
@@ -162,13 +155,13 @@ TEST_F(SignerServiceTest, EverySchemeOfEveryIdentityVerifiesWithItsCertificate) 
     ASSERT_TRUE(leaf.ok());
     for (uint32_t code : c.schemes) {
       const SignatureScheme* scheme = FindScheme(code);
-      std::string digest = Hash(*scheme, absl::StrCat("transcript for ", c.name));
+      std::string digest = Digest(scheme->md(), absl::StrCat("transcript for ", c.name));
       std::string signature;
       grpc::Status status = Sign(stub.get(), c.name, code, digest, &signature);
       ASSERT_TRUE(status.ok()) << c.name << " " << SchemeLabel(code) << ": " << status.error_message();
       EXPECT_TRUE(VerifySignature(X509_get0_pubkey(leaf->get()), *scheme, digest, signature).ok())
           << c.name << " " << SchemeLabel(code);
-      std::string other = Hash(*scheme, "a different transcript");
+      std::string other = Digest(scheme->md(), "a different transcript");
       EXPECT_FALSE(VerifySignature(X509_get0_pubkey(leaf->get()), *scheme, other, signature).ok());
     }
   }
@@ -226,8 +219,8 @@ TEST_F(SignerServiceTest, IdentityOfAnotherCallerLooksLikeAnUnknownOne) {
   auto other = Stub(pki_->second_client_cert, pki_->second_client_key);
   auto sha256 = FindScheme(0x0804);
   std::string signature;
-  EXPECT_TRUE(Sign(other.get(), "restricted", 0x0804, Hash(*sha256, "m"), &signature).ok());
-  status = Sign(other.get(), "rsa-2048", 0x0804, Hash(*sha256, "m"));
+  EXPECT_TRUE(Sign(other.get(), "restricted", 0x0804, Digest(sha256->md(), "m"), &signature).ok());
+  status = Sign(other.get(), "rsa-2048", 0x0804, Digest(sha256->md(), "m"));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
 }
 

@@ -25,14 +25,6 @@ std::string FreshDirectory() {
   return dir;
 }
 
-std::string PublicKeyPem(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PUBKEY(bio.get(), key);
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(length));
-}
-
 std::string DerToPem(const std::string& der) {
   auto cert = ParseDerCertificate(der);
   return cert.ok() ? CertificatePem(cert->get()) : "";

@@ -31,18 +31,6 @@ using ::sigil::testing::CertSpec;
 using ::sigil::testing::Issued;
 using ::sigil::testing::KeySpec;
 
-std::string Digest(const SignatureScheme& scheme, absl::string_view message) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(message.data(), message.size(), out, &length, scheme.md(), nullptr);
-  return std::string(reinterpret_cast<const char*>(out), length);
-}
-
-EvpPkeyPtr ParsePublicKey(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return EvpPkeyPtr(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-}
-
 class Pkcs11KeyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -59,13 +47,14 @@ class Pkcs11KeyStoreTest : public ::testing::Test {
     auto pem = fixture_->GenerateKey(spec, label);
     EXPECT_TRUE(pem.ok()) << pem.status();
     if (!pem.ok()) return nullptr;
-    EvpPkeyPtr key = ParsePublicKey(*pem);
-    EXPECT_NE(key, nullptr);
-    auto cert = sigil::testing::IssueCertForPublicKey(CertSpec{{{"CN", label}}}, key.get(), ca_);
+    auto key = ParsePublicKeyPem(*pem);
+    EXPECT_TRUE(key.ok()) << key.status();
+    if (!key.ok()) return nullptr;
+    auto cert = sigil::testing::IssueCertForPublicKey(CertSpec{{{"CN", label}}}, key->get(), ca_);
     EXPECT_TRUE(cert.ok()) << cert.status();
     if (!cert.ok()) return nullptr;
     EXPECT_TRUE(fixture_->AddCertificate(label, CertificateDer(cert->get())).ok());
-    return key;
+    return *std::move(key);
   }
 
   std::unique_ptr<Pkcs11KeyStore> OpenStore(uint32_t sessions = 4, int max_ops = -1) {
@@ -132,11 +121,11 @@ TEST_F(Pkcs11KeyStoreTest, EverySchemeOfEveryKeyVerifiesWithOpenSsl) {
     ASSERT_FALSE((*key)->Schemes().empty());
     for (uint16_t code : (*key)->Schemes()) {
       const SignatureScheme* scheme = FindScheme(code);
-      std::string digest = Digest(*scheme, absl::StrCat("message for ", code));
+      std::string digest = Digest(scheme->md(), absl::StrCat("message for ", code));
       auto signature = (*key)->Sign(*scheme, digest);
       ASSERT_TRUE(signature.ok()) << SchemeLabel(code) << ": " << signature.status();
       EXPECT_TRUE(VerifySignature(public_key.get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
-      EXPECT_FALSE(VerifySignature(public_key.get(), *scheme, Digest(*scheme, "other"), *signature).ok());
+      EXPECT_FALSE(VerifySignature(public_key.get(), *scheme, Digest(scheme->md(), "other"), *signature).ok());
     }
     // A digest of the wrong length and a scheme of the other key type are refused before the token.
     const SignatureScheme* first = FindScheme((*key)->Schemes()[0]);
@@ -233,7 +222,7 @@ TEST_F(Pkcs11KeyStoreTest, LogsInAgainAfterTheApplicationWasLoggedOut) {
   auto key = OnlyKey(*store);
   ASSERT_NE(key, nullptr);
   const SignatureScheme& scheme = *FindScheme(0x0403);
-  ASSERT_TRUE(key->Sign(scheme, Digest(scheme, "before")).ok());
+  ASSERT_TRUE(key->Sign(scheme, Digest(scheme.md(), "before")).ok());
   const uint64_t logins = store->token_stats().logins;
 
   // Another user of the module logs the application out (login state is per application and token).
@@ -244,7 +233,7 @@ TEST_F(Pkcs11KeyStoreTest, LogsInAgainAfterTheApplicationWasLoggedOut) {
     CK_SESSION_HANDLE session = store->token().IdleSessionsForTesting().at(0);
     ASSERT_EQ(use->C_Logout(session), CKR_OK);
   }
-  auto signature = key->Sign(scheme, Digest(scheme, "after"));
+  auto signature = key->Sign(scheme, Digest(scheme.md(), "after"));
   ASSERT_TRUE(signature.ok()) << signature.status();
   EXPECT_EQ(store->token_stats().logins, logins + 1);
 }
@@ -257,14 +246,14 @@ TEST_F(Pkcs11KeyStoreTest, RecoversFromTokenRemovalAndReinsertion) {
   auto key = OnlyKey(*store);
   ASSERT_NE(key, nullptr);
   const SignatureScheme& scheme = *FindScheme(0x0804);
-  ASSERT_TRUE(key->Sign(scheme, Digest(scheme, "present")).ok());
+  ASSERT_TRUE(key->Sign(scheme, Digest(scheme.md(), "present")).ok());
 
   // "Remove" the token: SoftHSM2 keeps each token in its own directory.
   const std::string token_dir = TokenDirectory();
   const std::string away = absl::StrCat(fixture_->dir(), "/away");
   ASSERT_EQ(std::rename(token_dir.c_str(), away.c_str()), 0);
   for (int i = 0; i < 2; ++i) {  // Stays UNAVAILABLE, also once the sessions were dropped.
-    auto gone = key->Sign(scheme, Digest(scheme, "gone"));
+    auto gone = key->Sign(scheme, Digest(scheme.md(), "gone"));
     ASSERT_FALSE(gone.ok());
     EXPECT_EQ(gone.status().code(), absl::StatusCode::kUnavailable) << gone.status();
   }
@@ -273,7 +262,7 @@ TEST_F(Pkcs11KeyStoreTest, RecoversFromTokenRemovalAndReinsertion) {
 
   // Re-insert it: the same key object signs again, without a new OpenKey.
   ASSERT_EQ(std::rename(away.c_str(), token_dir.c_str()), 0);
-  const std::string digest = Digest(scheme, "back");
+  const std::string digest = Digest(scheme.md(), "back");
   auto signature = key->Sign(scheme, digest);
   ASSERT_TRUE(signature.ok()) << signature.status();
   EXPECT_TRUE(VerifySignature(public_key.get(), scheme, digest, *signature).ok());
@@ -290,9 +279,9 @@ TEST_F(Pkcs11KeyStoreTest, DeletedKeyIsNotFound) {
   auto key = OnlyKey(*store);
   ASSERT_NE(key, nullptr);
   const SignatureScheme& scheme = *FindScheme(0x0403);
-  ASSERT_TRUE(key->Sign(scheme, Digest(scheme, "m")).ok());
+  ASSERT_TRUE(key->Sign(scheme, Digest(scheme.md(), "m")).ok());
   ASSERT_TRUE(fixture_->DeleteObjects("doomed").ok());
-  auto signature = key->Sign(scheme, Digest(scheme, "m"));
+  auto signature = key->Sign(scheme, Digest(scheme.md(), "m"));
   EXPECT_EQ(signature.status().code(), absl::StatusCode::kNotFound) << signature.status();
 }
 
@@ -309,7 +298,7 @@ TEST_F(Pkcs11KeyStoreTest, EightThreadsRespectMaxConcurrentOps) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        std::string digest = Digest(scheme, absl::StrCat(t, "/", i));
+        std::string digest = Digest(scheme.md(), absl::StrCat(t, "/", i));
         auto signature = key->Sign(scheme, digest);
         if (!signature.ok() || !VerifySignature(public_key.get(), scheme, digest, *signature).ok()) ++failures;
       }
@@ -338,7 +327,7 @@ TEST_F(Pkcs11KeyStoreTest, SessionsOpenedAtOnceAreDistinct) {
     threads.emplace_back([&, t] {
       if (start->Block()) delete start;
       for (int i = 0; i < 10; ++i) {
-        if (!key->Sign(scheme, Digest(scheme, absl::StrCat(t, i))).ok()) ++failures;
+        if (!key->Sign(scheme, Digest(scheme.md(), absl::StrCat(t, i))).ok()) ++failures;
       }
     });
   }

@@ -150,14 +150,5 @@ absl::StatusOr<EvpPkeyPtr> EcPublicKey(int curve_nid, absl::string_view ec_point
   return KeyFromParams("EC", bld.get());
 }
 
-absl::StatusOr<std::string> PublicKeyPem(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (bio == nullptr || PEM_write_bio_PUBKEY(bio.get(), key) != 1) {
-    return OpenSslError(absl::StatusCode::kInternal, "PEM_write_bio_PUBKEY");
-  }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, len);
-}
 
 }  // namespace sigil::signer::pkcs11

@@ -65,9 +65,6 @@ absl::StatusOr<EvpPkeyPtr> RsaPublicKey(absl::string_view modulus, absl::string_
 // point as some older modules store it.
 absl::StatusOr<EvpPkeyPtr> EcPublicKey(int curve_nid, absl::string_view ec_point);
 
-// SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----").
-absl::StatusOr<std::string> PublicKeyPem(EVP_PKEY* key);
-
 }  // namespace sigil::signer::pkcs11
 
 #endif  // SIGIL_SIGNER_STORES_PKCS11_PKCS11_OBJECTS_H_

@@ -27,13 +27,6 @@ using ::sigil::testing::CertSpec;
 using ::sigil::testing::Issued;
 using ::sigil::testing::KeySpec;
 
-std::string Digest(const SignatureScheme& scheme, absl::string_view message) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(message.data(), message.size(), out, &length, scheme.md(), nullptr);
-  return std::string(reinterpret_cast<const char*>(out), length);
-}
-
 class TpmKeyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -49,14 +42,15 @@ class TpmKeyStoreTest : public ::testing::Test {
     auto pem = fixture_->GenerateKey(spec, label);
     EXPECT_TRUE(pem.ok()) << pem.status();
     if (!pem.ok()) return nullptr;
-    BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
-    EvpPkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-    auto cert = sigil::testing::IssueCertForPublicKey(CertSpec{{{"CN", label}}}, key.get(), ca_);
+    auto key = ParsePublicKeyPem(*pem);
+    EXPECT_TRUE(key.ok()) << key.status();
+    if (!key.ok()) return nullptr;
+    auto cert = sigil::testing::IssueCertForPublicKey(CertSpec{{{"CN", label}}}, key->get(), ca_);
     EXPECT_TRUE(cert.ok()) << cert.status();
     if (!cert.ok()) return nullptr;
     absl::Status added = fixture_->AddCertificate(label, CertificateDer(cert->get()));
     EXPECT_TRUE(added.ok()) << added;
-    return key;
+    return *std::move(key);
   }
 
   std::unique_ptr<Pkcs11SigningKey> KeyFor(Pkcs11KeyStore& store, const std::string& label) {
@@ -99,7 +93,7 @@ TEST_F(TpmKeyStoreTest, SchemesFollowTheTokensMechanisms) {
       const SignatureScheme* scheme = FindScheme(code);
       const bool listed = std::find(schemes.begin(), schemes.end(), code) != schemes.end();
       EXPECT_EQ(listed, !scheme->pss || has_pss) << SchemeLabel(code);
-      std::string digest = Digest(*scheme, absl::StrCat("tpm ", code));
+      std::string digest = Digest(scheme->md(), absl::StrCat("tpm ", code));
       auto signature = key->Sign(*scheme, digest);
       if (!listed) {
         EXPECT_EQ(signature.status().code(), absl::StatusCode::kFailedPrecondition) << SchemeLabel(code);
@@ -132,7 +126,7 @@ TEST_F(TpmKeyStoreTest, ConcurrentSessionOpensAreSerialised) {
     threads.emplace_back([&, t] {
       if (start->Block()) delete start;
       for (int i = 0; i < 6; ++i) {
-        std::string digest = Digest(scheme, absl::StrCat(t, "/", i));
+        std::string digest = Digest(scheme.md(), absl::StrCat(t, "/", i));
         auto signature = key->Sign(scheme, digest);
         if (!signature.ok()) {
           ADD_FAILURE() << signature.status();

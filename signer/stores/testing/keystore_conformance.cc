@@ -23,26 +23,12 @@ using ::sigil::testing::KeySpec;
 
 constexpr int64_t kDay = 24 * 3600;
 
-absl::StatusOr<EvpPkeyPtr> ParsePublicKey(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  EvpPkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (key == nullptr) return OpenSslError(absl::StatusCode::kInvalidArgument, "public key PEM");
-  return key;
-}
-
 // The Certificate Store ADR's example issuer: "O = Synadia Communications Inc., OU = NATS.io, CN = localhost".
 absl::StatusOr<Issued> AdrIssuer(const StoreFixture& fixture) {
   CertSpec spec;
   spec.subject = {{"O", "Synadia Communications Inc."}, {"OU", "NATS.io"}, {"CN", "localhost"}};
   spec.is_ca = true;
   return sigil::testing::SelfSigned(spec, fixture.CaKey());
-}
-
-std::string Sha(const EVP_MD* md, absl::string_view message) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(message.data(), message.size(), out, &length, md, nullptr);
-  return std::string(reinterpret_cast<const char*>(out), length);
 }
 
 }  // namespace
@@ -59,7 +45,7 @@ static absl::StatusOr<std::string> Provision(StoreFixture& fixture, const std::s
                                              const CertSpec& spec, const Issued& issuer) {
   auto public_pem = fixture.GenerateKey(key, label);
   if (!public_pem.ok()) return public_pem.status();
-  auto public_key = ParsePublicKey(*public_pem);
+  auto public_key = ParsePublicKeyPem(*public_pem);
   if (!public_key.ok()) return public_key.status();
   auto cert = sigil::testing::IssueCertForPublicKey(spec, public_key->get(), issuer);
   if (!cert.ok()) return cert.status();
@@ -277,12 +263,12 @@ TEST_P(KeyStoreConformanceTest, EverySchemeVerifiesWithOpenSsl) {
     for (uint16_t code : schemes) {
       const SignatureScheme* scheme = FindScheme(code);
       ASSERT_NE(scheme, nullptr);
-      std::string digest = Sha(scheme->md(), absl::StrCat("conformance ", code));
+      std::string digest = Digest(scheme->md(), absl::StrCat("conformance ", code));
       auto signature = (*key)->Sign(*scheme, digest);
       ASSERT_TRUE(signature.ok()) << SchemeLabel(code) << ": " << signature.status();
       EXPECT_TRUE(VerifySignature(public_key, *scheme, digest, *signature).ok()) << SchemeLabel(code);
       // A signature over another digest must not verify (the check can fail).
-      std::string other = Sha(scheme->md(), "another message");
+      std::string other = Digest(scheme->md(), "another message");
       EXPECT_FALSE(VerifySignature(public_key, *scheme, other, *signature).ok()) << SchemeLabel(code);
     }
   }
@@ -330,7 +316,7 @@ TEST_P(KeyStoreConformanceTest, RotationIsPickedUpByRefresh) {
   // The old version still signs for requests that hold it; the new key signs for the new certificate.
   ASSERT_FALSE(after->schemes.empty());
   const SignatureScheme* scheme = FindScheme(after->schemes.front());
-  std::string digest = Sha(scheme->md(), "rotation");
+  std::string digest = Digest(scheme->md(), "rotation");
   for (const auto& version : {before, after}) {
     auto signature = version->key->Sign(*scheme, digest);
     ASSERT_TRUE(signature.ok()) << signature.status();

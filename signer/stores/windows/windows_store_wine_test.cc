@@ -35,14 +35,6 @@ using testing::TestKeyBlobs;
 using testing::WineAgent;
 using testing::WineKeyStore;
 
-std::string PublicKeyPem(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PUBKEY(bio.get(), key);
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(length));
-}
-
 std::string Hex(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
 
 // One MY store (CurrentUser or LocalMachine) in a fresh Wine prefix. GenerateKey makes the RSA key with
@@ -133,9 +125,9 @@ absl::StatusOr<std::string> Provision(WineStoreFixture& fixture, const std::stri
                                       const sigil::testing::Issued& issuer) {
   auto pem = fixture.GenerateKey(KeySpec::Rsa(2048), label);
   if (!pem.ok()) return pem.status();
-  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
-  EvpPkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  auto cert = sigil::testing::IssueCertForPublicKey(spec, key.get(), issuer);
+  auto key = ParsePublicKeyPem(*pem);
+  if (!key.ok()) return key.status();
+  auto cert = sigil::testing::IssueCertForPublicKey(spec, key->get(), issuer);
   if (!cert.ok()) return cert.status();
   std::string der = CertificateDer(cert->get());
   if (auto status = fixture.AddCertificate(label, der); !status.ok()) return status;
@@ -299,9 +291,9 @@ TEST_P(WindowsStoreWineTest, EveryRsaSchemeVerifiesWithOpenSsl) {
     SCOPED_TRACE(label);
     auto pem = fixture_->GenerateKey(KeySpec::Rsa(bits), label);
     ASSERT_TRUE(pem.ok()) << pem.status();
-    BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
-    EvpPkeyPtr public_key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-    auto cert = sigil::testing::IssueCertForPublicKey(Leaf({{"CN", label}}), public_key.get(), *issuer);
+    auto public_key = ParsePublicKeyPem(*pem);
+    ASSERT_TRUE(public_key.ok()) << public_key.status();
+    auto cert = sigil::testing::IssueCertForPublicKey(Leaf({{"CN", label}}), public_key->get(), *issuer);
     ASSERT_TRUE(cert.ok());
     const std::string der = CertificateDer(cert->get());
     ASSERT_TRUE(fixture_->AddCertificate(label, der).ok());
@@ -326,9 +318,9 @@ TEST_P(WindowsStoreWineTest, EveryRsaSchemeVerifiesWithOpenSsl) {
       auto signature = (*key)->Sign(*scheme, digest);
       ASSERT_TRUE(signature.ok()) << SchemeLabel(code) << ": " << signature.status();
       EXPECT_EQ(signature->size(), static_cast<size_t>(bits / 8));
-      EXPECT_TRUE(VerifySignature(public_key.get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
+      EXPECT_TRUE(VerifySignature(public_key->get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
       digest[0] ^= 1;
-      EXPECT_FALSE(VerifySignature(public_key.get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
+      EXPECT_FALSE(VerifySignature(public_key->get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
     }
   }
 }

@@ -297,7 +297,7 @@ absl::StatusOr<std::string> Pkcs11TokenFixture::GenerateKey(const sigil::testing
       }
       SIGIL_ASSIGN_OR_RETURN(key, pkcs11::EcPublicKey(spec.ec_nid, point));
     }
-    SIGIL_ASSIGN_OR_RETURN(public_pem, pkcs11::PublicKeyPem(key.get()));
+    SIGIL_ASSIGN_OR_RETURN(public_pem, PublicKeyPem(key.get()));
     return absl::OkStatus();
   }));
   return public_pem;
