@@ -13,6 +13,7 @@
 #include "signer/identity.h"
 #include "signer/matching.h"
 #include "signer/signature_scheme.h"
+#include "signer/stores/testing/adr_match_table.h"
 
 namespace sigil::signer::testing {
 namespace {
@@ -78,22 +79,7 @@ TEST_P(KeyStoreConformanceTest, AdrMatchTable) {
   ASSERT_TRUE(certificates.ok()) << certificates.status();
   ASSERT_EQ(certificates->size(), 2u);
 
-  struct Row {
-    const char* by;
-    const char* match;
-    bool found;
-  };
-  const Row rows[] = {
-      {"Subject", "example.com", true},
-      {"Subject", "NATS.io", true},
-      {"Subject", "OU = NATS.io, CN = example.com", false},
-      {"Subject", "CN = example.com", false},
-      {"Issuer", "localhost", true},
-      {"Issuer", "Synadia Communications Inc.", true},
-      {"Issuer", "O = Synadia Communications Inc., OU = NATS.io, CN = localhost", false},
-      {"Issuer", "CN = localhost", false},
-  };
-  for (const Row& row : rows) {
+  for (const AdrMatchRow& row : kAdrMatchTable) {
     SCOPED_TRACE(absl::StrCat(row.by, " \"", row.match, "\""));
     auto by = ParseMatchBy(row.by);
     ASSERT_TRUE(by.ok());

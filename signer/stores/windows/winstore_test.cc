@@ -5,9 +5,11 @@
 // paths through the test seam.
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "signer/stores/testing/adr_match_table.h"
 #include "signer/stores/windows/cert_match.h"
 #include "signer/stores/windows/cert_store.h"
 #include "signer/stores/windows/ecdsa_der.h"
@@ -105,23 +107,10 @@ TEST(CertMatch, AdrTable) {
       Facts({"NATS.io", "example.com"}, {"Synadia Communications Inc.", "NATS.io", "localhost"}, kNow - kDay,
             kNow + kDay, "2"),
   };
-  struct Row {
-    const char* by;
-    const char* match;
-    bool found;
-  };
-  const Row rows[] = {
-      {"Subject", "example.com", true},
-      {"Subject", "NATS.io", true},
-      {"Subject", "OU = NATS.io, CN = example.com", false},
-      {"Subject", "CN = example.com", false},
-      {"Issuer", "localhost", true},
-      {"Issuer", "Synadia Communications Inc.", true},
-      {"Issuer", "O = Synadia Communications Inc., OU = NATS.io, CN = localhost", false},
-      {"Issuer", "CN = localhost", false},
-      {"subject", "EXAMPLE.COM", true},  // case-insensitive option and value
-  };
-  for (const Row& row : rows) {
+  std::vector<sigil::signer::testing::AdrMatchRow> rows(std::begin(sigil::signer::testing::kAdrMatchTable),
+                                                         std::end(sigil::signer::testing::kAdrMatchTable));
+  rows.push_back({"subject", "EXAMPLE.COM", true});  // case-insensitive option and value
+  for (const auto& row : rows) {
     SCOPED_TRACE(std::string(row.by) + " " + row.match);
     auto by = ParseMatchBy(row.by);
     ASSERT_TRUE(by.ok());
