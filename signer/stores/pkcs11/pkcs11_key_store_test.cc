@@ -44,17 +44,11 @@ class Pkcs11KeyStoreTest : public ::testing::Test {
 
   // Generates a key in the token and stores a certificate for it; returns the certificate's public key.
   EvpPkeyPtr Provision(const std::string& label, const KeySpec& spec) {
-    auto pem = fixture_->GenerateKey(spec, label);
-    EXPECT_TRUE(pem.ok()) << pem.status();
-    if (!pem.ok()) return nullptr;
-    auto key = ParsePublicKeyPem(*pem);
-    EXPECT_TRUE(key.ok()) << key.status();
-    if (!key.ok()) return nullptr;
-    auto cert = sigil::testing::IssueCertForPublicKey(CertSpec{{{"CN", label}}}, key->get(), ca_);
-    EXPECT_TRUE(cert.ok()) << cert.status();
-    if (!cert.ok()) return nullptr;
-    EXPECT_TRUE(fixture_->AddCertificate(label, CertificateDer(cert->get())).ok());
-    return *std::move(key);
+    auto der = testing::ProvisionIdentity(*fixture_, label, spec, CertSpec{{{"CN", label}}}, ca_);
+    EXPECT_TRUE(der.ok()) << der.status();
+    if (!der.ok()) return nullptr;
+    auto cert = ParseDerCertificate(*der);
+    return cert.ok() ? EvpPkeyPtr(X509_get_pubkey(cert->get())) : nullptr;
   }
 
   std::unique_ptr<Pkcs11KeyStore> OpenStore(uint32_t sessions = 4, int max_ops = -1) {

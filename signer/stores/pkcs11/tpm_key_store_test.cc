@@ -39,18 +39,11 @@ class TpmKeyStoreTest : public ::testing::Test {
   }
 
   EvpPkeyPtr Provision(const std::string& label, const KeySpec& spec) {
-    auto pem = fixture_->GenerateKey(spec, label);
-    EXPECT_TRUE(pem.ok()) << pem.status();
-    if (!pem.ok()) return nullptr;
-    auto key = ParsePublicKeyPem(*pem);
-    EXPECT_TRUE(key.ok()) << key.status();
-    if (!key.ok()) return nullptr;
-    auto cert = sigil::testing::IssueCertForPublicKey(CertSpec{{{"CN", label}}}, key->get(), ca_);
-    EXPECT_TRUE(cert.ok()) << cert.status();
-    if (!cert.ok()) return nullptr;
-    absl::Status added = fixture_->AddCertificate(label, CertificateDer(cert->get()));
-    EXPECT_TRUE(added.ok()) << added;
-    return *std::move(key);
+    auto der = testing::ProvisionIdentity(*fixture_, label, spec, CertSpec{{{"CN", label}}}, ca_);
+    EXPECT_TRUE(der.ok()) << der.status();
+    if (!der.ok()) return nullptr;
+    auto cert = ParseDerCertificate(*der);
+    return cert.ok() ? EvpPkeyPtr(X509_get_pubkey(cert->get())) : nullptr;
   }
 
   std::unique_ptr<Pkcs11SigningKey> KeyFor(Pkcs11KeyStore& store, const std::string& label) {

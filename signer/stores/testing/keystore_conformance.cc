@@ -40,21 +40,6 @@ void KeyStoreConformanceTest::SetUp() {
   fixture_ = *std::move(fixture);
 }
 
-// Generates a key in the store under `label` and stores a certificate for it issued by `issuer`.
-// Returns the certificate's DER.
-static absl::StatusOr<std::string> Provision(StoreFixture& fixture, const std::string& label, const KeySpec& key,
-                                             const CertSpec& spec, const Issued& issuer) {
-  auto public_pem = fixture.GenerateKey(key, label);
-  if (!public_pem.ok()) return public_pem.status();
-  auto public_key = ParsePublicKeyPem(*public_pem);
-  if (!public_key.ok()) return public_key.status();
-  auto cert = sigil::testing::IssueCertForPublicKey(spec, public_key->get(), issuer);
-  if (!cert.ok()) return cert.status();
-  std::string der = CertificateDer(cert->get());
-  if (auto status = fixture.AddCertificate(label, der); !status.ok()) return status;
-  return der;
-}
-
 static CertSpec LeafSpec(std::vector<std::pair<std::string, std::string>> subject) {
   CertSpec spec;
   spec.subject = std::move(subject);
@@ -65,13 +50,13 @@ static CertSpec LeafSpec(std::vector<std::pair<std::string, std::string>> subjec
 TEST_P(KeyStoreConformanceTest, AdrMatchTable) {
   auto issuer = AdrIssuer(*fixture_);
   ASSERT_TRUE(issuer.ok()) << issuer.status();
-  auto leaf = Provision(*fixture_, "adr", fixture_->DefaultKey(), LeafSpec({{"OU", "NATS.io"}, {"CN", "example.com"}}),
+  auto leaf = ProvisionIdentity(*fixture_, "adr", fixture_->DefaultKey(), LeafSpec({{"OU", "NATS.io"}, {"CN", "example.com"}}),
                         *issuer);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
   // A decoy with other names, so "found" means the right certificate.
   auto decoy_issuer = sigil::testing::SelfSigned(CertSpec{{{"CN", "Other CA"}}, true}, fixture_->CaKey());
   ASSERT_TRUE(decoy_issuer.ok());
-  ASSERT_TRUE(Provision(*fixture_, "decoy", fixture_->DefaultKey(), LeafSpec({{"CN", "decoy.test"}}), *decoy_issuer).ok());
+  ASSERT_TRUE(ProvisionIdentity(*fixture_, "decoy", fixture_->DefaultKey(), LeafSpec({{"CN", "decoy.test"}}), *decoy_issuer).ok());
 
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok()) << store.status();
@@ -96,9 +81,9 @@ TEST_P(KeyStoreConformanceTest, AdrMatchTable) {
 TEST_P(KeyStoreConformanceTest, ThumbprintIgnoresCaseAndColons) {
   auto issuer = AdrIssuer(*fixture_);
   ASSERT_TRUE(issuer.ok());
-  auto leaf = Provision(*fixture_, "thumb", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer);
+  auto leaf = ProvisionIdentity(*fixture_, "thumb", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
-  ASSERT_TRUE(Provision(*fixture_, "other", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer).ok());
+  ASSERT_TRUE(ProvisionIdentity(*fixture_, "other", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer).ok());
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok());
   auto certificates = (*store)->Certificates();
@@ -126,7 +111,7 @@ TEST_P(KeyStoreConformanceTest, SkipInvalidAndValidFirst) {
   CertSpec expired = LeafSpec({{"CN", "svc.test"}});
   expired.not_before_unix = now - 30 * kDay;
   expired.not_after_unix = now - kDay;
-  auto expired_der = Provision(*fixture_, "expired", fixture_->DefaultKey(), expired, *issuer);
+  auto expired_der = ProvisionIdentity(*fixture_, "expired", fixture_->DefaultKey(), expired, *issuer);
   ASSERT_TRUE(expired_der.ok()) << expired_der.status();
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok());
@@ -143,10 +128,10 @@ TEST_P(KeyStoreConformanceTest, SkipInvalidAndValidFirst) {
   CertSpec future = LeafSpec({{"CN", "svc.test"}});
   future.not_before_unix = now + kDay;
   future.not_after_unix = now + 30 * kDay;
-  ASSERT_TRUE(Provision(*fixture_, "future", fixture_->DefaultKey(), future, *issuer).ok());
+  ASSERT_TRUE(ProvisionIdentity(*fixture_, "future", fixture_->DefaultKey(), future, *issuer).ok());
   CertSpec valid = LeafSpec({{"CN", "svc.test"}});
   valid.not_before_unix = now - 2 * kDay;
-  auto valid_der = Provision(*fixture_, "valid", fixture_->DefaultKey(), valid, *issuer);
+  auto valid_der = ProvisionIdentity(*fixture_, "valid", fixture_->DefaultKey(), valid, *issuer);
   ASSERT_TRUE(valid_der.ok());
   auto all = (*store)->Certificates();
   ASSERT_TRUE(all.ok());
@@ -166,7 +151,7 @@ TEST_P(KeyStoreConformanceTest, DeterministicChoiceIsTheLatestNotBefore) {
   for (int i : {3, 1, 2}) {  // provisioned out of order
     CertSpec spec = LeafSpec({{"CN", "rotating.test"}});
     spec.not_before_unix = now - i * kDay;
-    auto der = Provision(*fixture_, absl::StrCat("gen", i), fixture_->DefaultKey(), spec, *issuer);
+    auto der = ProvisionIdentity(*fixture_, absl::StrCat("gen", i), fixture_->DefaultKey(), spec, *issuer);
     ASSERT_TRUE(der.ok()) << der.status();
     if (i == 1) newest = *der;
   }
@@ -189,7 +174,7 @@ TEST_P(KeyStoreConformanceTest, ChainHasIntermediatesButNotTheRoot) {
   auto intermediate = sigil::testing::IssueCert(CertSpec{{{"CN", "Conformance Intermediate"}}, true},
                                                 fixture_->CaKey(), *root);
   ASSERT_TRUE(intermediate.ok());
-  auto leaf = Provision(*fixture_, "chained", fixture_->DefaultKey(), LeafSpec({{"CN", "chained.test"}}), *intermediate);
+  auto leaf = ProvisionIdentity(*fixture_, "chained", fixture_->DefaultKey(), LeafSpec({{"CN", "chained.test"}}), *intermediate);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
   ASSERT_TRUE(fixture_->AddCaCertificate(intermediate->CertDer()).ok());
 
@@ -220,7 +205,7 @@ TEST_P(KeyStoreConformanceTest, EverySchemeVerifiesWithOpenSsl) {
     if (!fixture_->Supports(spec)) continue;
     const std::string label = absl::StrCat("k", tested++);
     SCOPED_TRACE(label);
-    auto der = Provision(*fixture_, label, spec, LeafSpec({{"CN", label}}), *issuer);
+    auto der = ProvisionIdentity(*fixture_, label, spec, LeafSpec({{"CN", label}}), *issuer);
     ASSERT_TRUE(der.ok()) << der.status();
     auto store = fixture_->Open();
     ASSERT_TRUE(store.ok());
@@ -267,7 +252,7 @@ TEST_P(KeyStoreConformanceTest, RotationIsPickedUpByRefresh) {
   const int64_t now = sigil::testing::NowUnix();
   CertSpec first = LeafSpec({{"CN", "rotate.test"}});
   first.not_before_unix = now - 2 * kDay;
-  auto first_der = Provision(*fixture_, "first", fixture_->DefaultKey(), first, *issuer);
+  auto first_der = ProvisionIdentity(*fixture_, "first", fixture_->DefaultKey(), first, *issuer);
   ASSERT_TRUE(first_der.ok()) << first_der.status();
 
   config::v1::SignerConfig config;
@@ -292,7 +277,7 @@ TEST_P(KeyStoreConformanceTest, RotationIsPickedUpByRefresh) {
 
   CertSpec second = LeafSpec({{"CN", "rotate.test"}});
   second.not_before_unix = now - kDay;
-  auto second_der = Provision(*fixture_, "second", fixture_->DefaultKey(), second, *issuer);
+  auto second_der = ProvisionIdentity(*fixture_, "second", fixture_->DefaultKey(), second, *issuer);
   ASSERT_TRUE(second_der.ok());
   auto changed = identity->Refresh(absl::Now());
   ASSERT_TRUE(changed.ok()) << changed.status();

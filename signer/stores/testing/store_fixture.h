@@ -50,6 +50,12 @@ class StoreFixture {
   virtual absl::StatusOr<std::unique_ptr<KeyStore>> Open() = 0;
 };
 
+// Generates a `key` pair in `fixture` under `label`, issues a certificate per `spec` for its public key
+// signed by `issuer`, and stores the certificate next to the key. Returns the certificate's DER.
+absl::StatusOr<std::string> ProvisionIdentity(StoreFixture& fixture, const std::string& label,
+                                              const sigil::testing::KeySpec& key, const sigil::testing::CertSpec& spec,
+                                              const sigil::testing::Issued& issuer);
+
 }  // namespace sigil::signer::testing
 
 #endif  // SIGIL_SIGNER_STORES_TESTING_STORE_FIXTURE_H_

@@ -123,15 +123,7 @@ CertSpec Leaf(std::vector<std::pair<std::string, std::string>> subject, int64_t 
 // Generates a key in the fixture, issues a certificate for it and stores it. Returns the DER.
 absl::StatusOr<std::string> Provision(WineStoreFixture& fixture, const std::string& label, const CertSpec& spec,
                                       const sigil::testing::Issued& issuer) {
-  auto pem = fixture.GenerateKey(KeySpec::Rsa(2048), label);
-  if (!pem.ok()) return pem.status();
-  auto key = ParsePublicKeyPem(*pem);
-  if (!key.ok()) return key.status();
-  auto cert = sigil::testing::IssueCertForPublicKey(spec, key->get(), issuer);
-  if (!cert.ok()) return cert.status();
-  std::string der = CertificateDer(cert->get());
-  if (auto status = fixture.AddCertificate(label, der); !status.ok()) return status;
-  return der;
+  return testing::ProvisionIdentity(fixture, label, KeySpec::Rsa(2048), spec, issuer);
 }
 
 class WindowsStoreWineTest : public ::testing::TestWithParam<std::string> {
@@ -289,14 +281,13 @@ TEST_P(WindowsStoreWineTest, EveryRsaSchemeVerifiesWithOpenSsl) {
   for (int bits : {2048, 1024}) {
     const std::string label = absl::StrCat("rsa", bits);
     SCOPED_TRACE(label);
-    auto pem = fixture_->GenerateKey(KeySpec::Rsa(bits), label);
-    ASSERT_TRUE(pem.ok()) << pem.status();
-    auto public_key = ParsePublicKeyPem(*pem);
-    ASSERT_TRUE(public_key.ok()) << public_key.status();
-    auto cert = sigil::testing::IssueCertForPublicKey(Leaf({{"CN", label}}), public_key->get(), *issuer);
+    auto provisioned =
+        testing::ProvisionIdentity(*fixture_, label, KeySpec::Rsa(bits), Leaf({{"CN", label}}), *issuer);
+    ASSERT_TRUE(provisioned.ok()) << provisioned.status();
+    const std::string der = *provisioned;
+    auto cert = ParseDerCertificate(der);
     ASSERT_TRUE(cert.ok());
-    const std::string der = CertificateDer(cert->get());
-    ASSERT_TRUE(fixture_->AddCertificate(label, der).ok());
+    EvpPkeyPtr public_key(X509_get_pubkey(cert->get()));
 
     auto store = fixture_->Open();
     ASSERT_TRUE(store.ok());
@@ -318,9 +309,9 @@ TEST_P(WindowsStoreWineTest, EveryRsaSchemeVerifiesWithOpenSsl) {
       auto signature = (*key)->Sign(*scheme, digest);
       ASSERT_TRUE(signature.ok()) << SchemeLabel(code) << ": " << signature.status();
       EXPECT_EQ(signature->size(), static_cast<size_t>(bits / 8));
-      EXPECT_TRUE(VerifySignature(public_key->get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
+      EXPECT_TRUE(VerifySignature(public_key.get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
       digest[0] ^= 1;
-      EXPECT_FALSE(VerifySignature(public_key->get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
+      EXPECT_FALSE(VerifySignature(public_key.get(), *scheme, digest, *signature).ok()) << SchemeLabel(code);
     }
   }
 }
