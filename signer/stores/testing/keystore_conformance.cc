@@ -50,13 +50,15 @@ static CertSpec LeafSpec(std::vector<std::pair<std::string, std::string>> subjec
 TEST_P(KeyStoreConformanceTest, AdrMatchTable) {
   auto issuer = AdrIssuer(*fixture_);
   ASSERT_TRUE(issuer.ok()) << issuer.status();
-  auto leaf = ProvisionIdentity(*fixture_, "adr", fixture_->DefaultKey(), LeafSpec({{"OU", "NATS.io"}, {"CN", "example.com"}}),
-                        *issuer);
+  auto leaf = ProvisionIdentity(*fixture_, "adr", fixture_->DefaultKey(),
+                                LeafSpec({{"OU", "NATS.io"}, {"CN", "example.com"}}), *issuer);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
   // A decoy with other names, so "found" means the right certificate.
   auto decoy_issuer = sigil::testing::SelfSigned(CertSpec{{{"CN", "Other CA"}}, true}, fixture_->CaKey());
   ASSERT_TRUE(decoy_issuer.ok());
-  ASSERT_TRUE(ProvisionIdentity(*fixture_, "decoy", fixture_->DefaultKey(), LeafSpec({{"CN", "decoy.test"}}), *decoy_issuer).ok());
+  ASSERT_TRUE(ProvisionIdentity(*fixture_, "decoy", fixture_->DefaultKey(), LeafSpec({{"CN", "decoy.test"}}),
+                                *decoy_issuer)
+                  .ok());
 
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok()) << store.status();
@@ -83,7 +85,8 @@ TEST_P(KeyStoreConformanceTest, ThumbprintIgnoresCaseAndColons) {
   ASSERT_TRUE(issuer.ok());
   auto leaf = ProvisionIdentity(*fixture_, "thumb", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
-  ASSERT_TRUE(ProvisionIdentity(*fixture_, "other", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer).ok());
+  ASSERT_TRUE(
+      ProvisionIdentity(*fixture_, "other", fixture_->DefaultKey(), LeafSpec({{"CN", "thumb.test"}}), *issuer).ok());
   auto store = fixture_->Open();
   ASSERT_TRUE(store.ok());
   auto certificates = (*store)->Certificates();
@@ -174,7 +177,8 @@ TEST_P(KeyStoreConformanceTest, ChainHasIntermediatesButNotTheRoot) {
   auto intermediate = sigil::testing::IssueCert(CertSpec{{{"CN", "Conformance Intermediate"}}, true},
                                                 fixture_->CaKey(), *root);
   ASSERT_TRUE(intermediate.ok());
-  auto leaf = ProvisionIdentity(*fixture_, "chained", fixture_->DefaultKey(), LeafSpec({{"CN", "chained.test"}}), *intermediate);
+  auto leaf = ProvisionIdentity(*fixture_, "chained", fixture_->DefaultKey(), LeafSpec({{"CN", "chained.test"}}),
+                                *intermediate);
   ASSERT_TRUE(leaf.ok()) << leaf.status();
   ASSERT_TRUE(fixture_->AddCaCertificate(intermediate->CertDer()).ok());
 

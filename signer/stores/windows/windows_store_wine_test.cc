@@ -348,7 +348,8 @@ TEST(EcdsaDerUnderWine, OpenSslParsesTheConversion) {
       ASSERT_NE(sig, nullptr);
       EXPECT_EQ(p, reinterpret_cast<const unsigned char*>(der.data()) + der.size());
       BignumPtr r(BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(half), nullptr));
-      BignumPtr s(BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + half, static_cast<int>(half), nullptr));
+      BignumPtr s(
+          BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + half, static_cast<int>(half), nullptr));
       EXPECT_EQ(BN_cmp(ECDSA_SIG_get0_r(sig), r.get()), 0);
       EXPECT_EQ(BN_cmp(ECDSA_SIG_get0_s(sig), s.get()), 0);
       unsigned char* reencoded = nullptr;
