@@ -35,6 +35,16 @@ PACKAGES=(
   googletest             # GoogleTest sources, cross-compiled with mingw for the Windows store's unit tests
   wine                   # Wine 8: runs the Windows store's tests (headless, fresh WINEPREFIX)
   wine64
+  prometheus-cpp-dev     # metrics endpoint of both daemons
+  clang-14               # libFuzzer targets (tools/fuzz.sh)
+  libclang-rt-14-dev
+  libfuzzer-14-dev
+  debootstrap            # container images (deploy/images): minbase root filesystem
+  buildah                # ... built FROM scratch offline
+  podman                 # ... and smoke-tested
+  runc                   # podman's runtime here (crun refuses hybrid cgroups)
+  uidmap
+  fuse-overlayfs
 )
 
 missing=()
