@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 
 namespace sigil {
@@ -25,7 +26,22 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
-  return std::unique_ptr<RunningServer>(new RunningServer(std::move(server), port));
+  // Kubelet's native gRPC probes speak plaintext only, so they cannot reach the mTLS listener; this
+  // second server registers no service of ours, so only grpc.health.v1 (and reflection) answer there.
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(), &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      server->Shutdown();
+      server->Wait();
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen, " (health_listen)"));
+    }
+  }
+  return std::unique_ptr<RunningServer>(
+      new RunningServer(std::move(server), port, std::move(health_server), health_port));
 }
 
 RunningServer::~RunningServer() { Shutdown(absl::ZeroDuration()); }
@@ -34,8 +50,15 @@ void RunningServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+  if (health_server_ != nullptr) {
+    if (auto* health = health_server_->GetHealthCheckService()) health->SetServingStatus(false);
+  }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    health_server_->Wait();
+  }
 }
 
 namespace {
@@ -74,6 +97,10 @@ absl::Status ServeUntilSignalled(absl::string_view daemon, const ListenerOptions
   SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<RunningServer> server, RunningServer::Start(options, services));
   LogInfo(absl::StrCat(daemon, " listening on ", options.listen, " (port ", server->port(),
                        "); health and reflection enabled"));
+  if (server->health_port() != 0) {
+    LogInfo(absl::StrCat(daemon, " health listening on ", options.health_listen, " (port ", server->health_port(),
+                         "; plaintext, grpc.health.v1 only)"));
+  }
   LogInfo("Server is ready");
   int sig = WaitForTerminationSignal(on_hangup);
   LogInfo(absl::StrCat("Received signal ", sig, ", shutting down"));

@@ -18,7 +18,9 @@ namespace sigil {
 class RunningServer {
  public:
   // Builds and starts a server on options.listen (port 0 picks a free port) with `services`
-  // (borrowed: they must outlive the server). UNAVAILABLE when the address cannot be bound.
+  // (borrowed: they must outlive the server), and, when options.health_listen is set, a plaintext server
+  // there with gRPC's health service only (plus reflection, which gRPC adds to every server).
+  // UNAVAILABLE when an address cannot be bound.
   static absl::StatusOr<std::unique_ptr<RunningServer>> Start(const ListenerOptions& options,
                                                               const std::vector<grpc::Service*>& services);
 
@@ -26,16 +28,25 @@ class RunningServer {
 
   // The bound port.
   int port() const { return port_; }
+  // The health listener's bound port; 0 when options.health_listen was empty.
+  int health_port() const { return health_port_; }
 
-  // Marks the health service NOT_SERVING, lets in-flight RPCs finish for up to `grace`, then cancels
-  // the rest and waits for the server to stop.
+  // Marks the health service NOT_SERVING (on both listeners), lets in-flight RPCs finish for up to
+  // `grace`, then cancels the rest and waits for the servers to stop.
   void Shutdown(absl::Duration grace);
 
  private:
-  RunningServer(std::unique_ptr<grpc::Server> server, int port) : server_(std::move(server)), port_(port) {}
+  RunningServer(std::unique_ptr<grpc::Server> server, int port, std::unique_ptr<grpc::Server> health_server,
+                int health_port)
+      : server_(std::move(server)),
+        port_(port),
+        health_server_(std::move(health_server)),
+        health_port_(health_port) {}
 
   std::unique_ptr<grpc::Server> server_;
   const int port_;
+  std::unique_ptr<grpc::Server> health_server_;  // null without health_listen
+  const int health_port_;
   bool shut_down_ = false;
 };
 

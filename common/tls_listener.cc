@@ -112,6 +112,11 @@ absl::StatusOr<ListenerOptions> ValidateListener(const config::v1::Listener& lis
     return absl::InvalidArgumentError("listener: 'listen' is required (host:port)");
   }
   out.listen = listener.listen();
+  out.health_listen = listener.health_listen();
+  if (!out.health_listen.empty()) {
+    out.decisions.push_back(absl::StrCat("health: plaintext grpc.health.v1 listener on ", out.health_listen,
+                                         " (health_listen; no Sigil service is served there)"));
+  }
   if (listener.plaintext_development_only()) {
     if (listener.has_tls()) {
       return absl::InvalidArgumentError(

@@ -26,6 +26,8 @@ namespace sigil {
 // A validated listener. The key PEM is held in memory only to build credentials; it is never logged.
 struct ListenerOptions {
   std::string listen;
+  // Plaintext health-only listener (Listener.health_listen); empty = none.
+  std::string health_listen;
   bool plaintext = false;
   std::string cert_chain_pem;
   std::string key_pem;

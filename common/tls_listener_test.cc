@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "sigil/cache/v1/cache.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "tests/pki/mtls_pki.h"
@@ -317,6 +318,89 @@ TEST_F(MtlsHandshakeTest, PlaintextDevelopmentListenerServes) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   grpc::health::v1::HealthCheckResponse response;
   EXPECT_TRUE(stub->Check(&context, {}, &response).ok());
+}
+
+
+// A Sigil service that answers on whichever listener registered it.
+class StatsOnlyCache : public cache::v1::Cache::Service {
+ public:
+  grpc::Status GetStats(grpc::ServerContext*, const cache::v1::GetStatsRequest*, cache::v1::CacheStats*) override {
+    return grpc::Status::OK;
+  }
+};
+
+// health_listen: a plaintext listener for kubelet's gRPC probes that answers grpc.health.v1 (SERVING, then
+// NOT_SERVING-or-gone after Shutdown) and serves none of the daemon's services.
+TEST_F(MtlsHandshakeTest, HealthListenServesPlaintextHealthOnly) {
+  auto options = ValidateListener(Parse(R"({"listen": "127.0.0.1:0", "health_listen": "127.0.0.1:0",
+                                            "tls": {"cert_file": "$CERT", "key_file": "$KEY", "ca_file": "$CA"}})"));
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->health_listen, "127.0.0.1:0");
+  StatsOnlyCache cache_service;
+  auto server = RunningServer::Start(*options, {&cache_service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  ASSERT_NE(server_->health_port(), 0);
+  ASSERT_NE(server_->health_port(), server_->port());
+
+  client::ChannelOptions plain;
+  plain.target = absl::StrCat("127.0.0.1:", server_->health_port());
+  plain.plaintext = true;
+  auto channel = client::MakeChannel(plain);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  auto deadline = [] { return absl::ToChronoTime(absl::Now() + absl::Seconds(5)); };
+  {
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = grpc::health::v1::Health::NewStub(*channel)->Check(&context, {}, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  {
+    // The Sigil service is not reachable over the plaintext health listener...
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    cache::v1::CacheStats stats;
+    EXPECT_EQ(cache::v1::Cache::NewStub(*channel)->GetStats(&context, {}, &stats).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  {
+    // ...but is on the mTLS listener, which still refuses plaintext clients.
+    client::ChannelOptions mtls;
+    mtls.target = absl::StrCat("127.0.0.1:", server_->port());
+    mtls.ca_file = pki_->ca_file;
+    mtls.cert_file = pki_->client_cert;
+    mtls.key_file = pki_->client_key;
+    auto mtls_channel = client::MakeChannel(mtls);
+    ASSERT_TRUE(mtls_channel.ok()) << mtls_channel.status();
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    cache::v1::CacheStats stats;
+    EXPECT_TRUE(cache::v1::Cache::NewStub(*mtls_channel)->GetStats(&context, {}, &stats).ok());
+    plain.target = absl::StrCat("127.0.0.1:", server_->port());
+    auto plain_to_mtls = client::MakeChannel(plain);
+    ASSERT_TRUE(plain_to_mtls.ok());
+    grpc::ClientContext context2;
+    context2.set_deadline(deadline());
+    grpc::health::v1::HealthCheckResponse response;
+    EXPECT_FALSE(grpc::health::v1::Health::NewStub(*plain_to_mtls)->Check(&context2, {}, &response).ok());
+  }
+  server_->Shutdown(absl::ZeroDuration());
+  grpc::ClientContext context;
+  context.set_deadline(deadline());
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status after = grpc::health::v1::Health::NewStub(*channel)->Check(&context, {}, &response);
+  EXPECT_TRUE(!after.ok() || response.status() != grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST_F(MtlsHandshakeTest, HealthListenThatCannotBindFailsStart) {
+  auto options = ValidateListener(Parse(R"({"listen": "127.0.0.1:0", "health_listen": "256.0.0.1:1",
+                                            "tls": {"cert_file": "$CERT", "key_file": "$KEY", "ca_file": "$CA"}})"));
+  ASSERT_TRUE(options.ok()) << options.status();
+  auto server = RunningServer::Start(*options, {});
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("health_listen"), std::string::npos) << server.status();
 }
 
 }  // namespace
