@@ -1,6 +1,7 @@
 #include "signer/signer_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -69,11 +70,40 @@ void Audit(const SignJob& job, const absl::Status& status, absl::Duration queued
                        " latency_us=", absl::ToInt64Microseconds(absl::Now() - job.start)));
 }
 
-absl::Status SignWith(const SignJob& job, absl::string_view digest, v1::SignResponse* response) {
+// Signs `digest` into `out` (a SignResponse or a SignBatchResponse::Result: anything with set_signature).
+template <typename Out>
+absl::Status SignWith(const SignJob& job, absl::string_view digest, Out* out) {
   auto signature = job.version->key->Sign(*job.scheme, digest);
   if (!signature.ok()) return signature.status();
-  response->set_signature(*std::move(signature));
+  out->set_signature(*std::move(signature));
   return absl::OkStatus();
+}
+
+// Authorizes and validates one Sign request of `caller` and fills `job` (Sign's and SignBatch's rules):
+// PERMISSION_DENIED / NOT_FOUND from Resolve, INVALID_ARGUMENT for a bad scheme or digest length or a
+// scheme this identity's key cannot make. `job`'s audit fields are set whatever the outcome.
+absl::Status PrepareSignJob(const IdentitySet& set, const Caller& caller, const v1::SignRequest& request,
+                            SignJob& job) {
+  job.start = absl::Now();
+  job.caller = caller.label;
+  job.identity = request.identity();
+  job.scheme_code = request.scheme();
+  auto identity = Resolve(set, caller, request.identity());
+  if (!identity.ok()) return identity.status();
+  job.version = (*identity)->current();
+  absl::Status status = ValidateSignRequest(job.version->key->info(), request.scheme(), request.digest(), &job.scheme);
+  if (status.ok() && !job.version->Supports(job.scheme->code)) {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("this identity's key cannot make ", SchemeLabel(request.scheme())));
+  }
+  return status;
+}
+
+// A SignBatch item's outcome: Sign's status code and message; the signature is kept only on success.
+void SetResult(const absl::Status& status, v1::SignBatchResponse::Result* result) {
+  result->set_code(static_cast<int32_t>(status.code()));
+  result->set_message(std::string(status.message()));
+  if (!status.ok()) result->clear_signature();
 }
 
 }  // namespace
@@ -135,24 +165,8 @@ grpc::ServerUnaryReactor* SignerService::GetCertificateChain(grpc::CallbackServe
 grpc::ServerUnaryReactor* SignerService::Sign(grpc::CallbackServerContext* context,
                                               const v1::SignRequest* request, v1::SignResponse* response) {
   auto job = std::make_shared<SignJob>();
-  job->start = absl::Now();
   Caller caller = CallerFromAuthContext(context->auth_context().get());
-  job->caller = caller.label;
-  job->identity = request->identity();
-  job->scheme_code = request->scheme();
-
-  absl::Status status;
-  auto identity = Resolve(identities_, caller, request->identity());
-  if (!identity.ok()) {
-    status = identity.status();
-  } else {
-    job->version = (*identity)->current();
-    status = ValidateSignRequest(job->version->key->info(), request->scheme(), request->digest(), &job->scheme);
-    if (status.ok() && !job->version->Supports(job->scheme->code)) {
-      status = absl::InvalidArgumentError(
-          absl::StrCat("this identity's key cannot make ", SchemeLabel(request->scheme())));
-    }
-  }
+  absl::Status status = PrepareSignJob(identities_, caller, *request, *job);
   if (!status.ok() || !job->version->key->MayBlock()) {
     if (status.ok()) status = SignWith(*job, request->digest(), response);
     Audit(*job, status, absl::ZeroDuration());
@@ -174,6 +188,58 @@ grpc::ServerUnaryReactor* SignerService::Sign(grpc::CallbackServerContext* conte
     reactor->Finish(ToGrpc(status));
   }
   return reactor;
+}
+
+grpc::ServerUnaryReactor* SignerService::SignBatch(grpc::CallbackServerContext* context,
+                                                   const v1::SignBatchRequest* request,
+                                                   v1::SignBatchResponse* response) {
+  const int n = request->requests_size();
+  if (n == 0 || n > kMaxSignBatch) {
+    return Finish(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                        absl::StrCat("a SignBatch holds 1 to ", kMaxSignBatch, " requests (got ",
+                                                     n, ")")));
+  }
+  Caller caller = CallerFromAuthContext(context->auth_context().get());
+  // Every result exists before any pool task runs; tasks then write only their own element.
+  for (int i = 0; i < n; ++i) response->add_results();
+
+  // Items whose store may block run on the pool, one task each (so a token's sessions work in parallel);
+  // the last one to finish, or this thread when none is pending, finishes the reactor. `pending` starts
+  // at 1 for this thread, so the reactor cannot finish while items are still being submitted.
+  struct Batch {
+    std::atomic<int> pending{1};
+    grpc::ServerUnaryReactor* reactor = nullptr;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->reactor = context->DefaultReactor();
+  for (int i = 0; i < n; ++i) {
+    const v1::SignRequest& item = request->requests(i);
+    v1::SignBatchResponse::Result* result = response->mutable_results(i);
+    auto job = std::make_shared<SignJob>();
+    absl::Status status = PrepareSignJob(identities_, caller, item, *job);
+    if (!status.ok() || !job->version->key->MayBlock()) {
+      if (status.ok()) status = SignWith(*job, item.digest(), result);
+      Audit(*job, status, absl::ZeroDuration());
+      SetResult(status, result);
+      continue;
+    }
+    batch->pending.fetch_add(1);
+    status = pool_.Submit([job, context, &item, result, batch](absl::Duration queued) {
+      absl::Status outcome = context->IsCancelled()
+                                 ? absl::CancelledError("the caller gave up while the signature was queued")
+                                 : SignWith(*job, item.digest(), result);
+      Audit(*job, outcome, queued);
+      SetResult(outcome, result);
+      if (batch->pending.fetch_sub(1) == 1) batch->reactor->Finish(grpc::Status::OK);
+    });
+    if (!status.ok()) {
+      batch->pending.fetch_sub(1);
+      Audit(*job, status, absl::ZeroDuration());
+      SetResult(status, result);
+    }
+  }
+  if (batch->pending.fetch_sub(1) == 1) batch->reactor->Finish(grpc::Status::OK);
+  return batch->reactor;
 }
 
 grpc::ServerUnaryReactor* SignerService::ReloadIdentities(grpc::CallbackServerContext* context,

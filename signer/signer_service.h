@@ -4,7 +4,8 @@
 // gets PERMISSION_DENIED for every identity RPC; a caller asking for an identity it may not use gets
 // NOT_FOUND, exactly as for an identity that does not exist, so callers cannot probe for identities. The
 // admin RPC (ReloadIdentities) needs one of signerd's admin_principals.
-// Audit: one log line per Sign with caller, identity, scheme, outcome, queue and total latency; never the
+// SignBatch applies Sign's rules to each of its items, with per-item results.
+// Audit: one log line per Sign (and per SignBatch item) with caller, identity, scheme, outcome, queue and total latency; never the
 // digest, the signature, a key or a PIN.
 //
 // Threading: gRPC callback API. Keys that never block (PEM) sign inside the reaction; keys whose store may
@@ -24,6 +25,9 @@ namespace sigil::signer {
 
 class SignerService final : public sigil::signer::v1::Signer::CallbackService {
  public:
+  // Most requests one SignBatch may carry.
+  static constexpr int kMaxSignBatch = 64;
+
   // Borrows `identities` and `pool`, which must outlive the service (and every RPC in flight: shut the
   // server down before destroying them).
   SignerService(const IdentitySet& identities, std::vector<std::string> admin_principals, SigningPool& pool)
@@ -37,6 +41,11 @@ class SignerService final : public sigil::signer::v1::Signer::CallbackService {
                                                 v1::GetCertificateChainResponse* response) override;
   grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context, const v1::SignRequest* request,
                                  v1::SignResponse* response) override;
+  // Each item exactly as Sign (authorization, validation, audit line); items whose store may block run on
+  // the pool, one task each, so a batch is bounded by kMaxSignBatch items and the pool's queue bound (an
+  // item refused by a full pool gets RESOURCE_EXHAUSTED in its result).
+  grpc::ServerUnaryReactor* SignBatch(grpc::CallbackServerContext* context, const v1::SignBatchRequest* request,
+                                      v1::SignBatchResponse* response) override;
   grpc::ServerUnaryReactor* ReloadIdentities(grpc::CallbackServerContext* context,
                                              const v1::ReloadIdentitiesRequest* request,
                                              v1::ReloadIdentitiesResponse* response) override;

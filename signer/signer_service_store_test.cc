@@ -215,6 +215,49 @@ TEST_F(SignerServiceStoreTest, BlockingStoreSignsOnThePoolAndAFullQueueIsResourc
   }
 }
 
+TEST_F(SignerServiceStoreTest, SignBatchItemsOfABlockingStoreUseThePoolAndItsBound) {
+  auto stub = Stub(pki_->client_cert, pki_->client_key);
+  PendingSign first;
+  StartSign(stub.get(), &first);
+  // The unary signature occupies the only signing thread (held at the gate) ...
+  absl::SleepFor(absl::Milliseconds(300));
+
+  // ... so the batch's first item takes the only queue slot and its second is refused, in its own result.
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::SignBatchRequest request;
+  for (int i = 0; i < 2; ++i) {
+    v1::SignRequest* item = request.add_requests();
+    item->set_identity("gated");
+    item->set_scheme(0x0403);
+    item->set_digest(Digest(EVP_sha256(), absl::StrCat("batch item ", i)));
+  }
+  v1::SignBatchResponse response;
+  grpc::Status status;
+  absl::Notification done;
+  stub->async()->SignBatch(&context, &request, &response, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  // The batch cannot finish while its queued item waits behind the gate.
+  EXPECT_FALSE(done.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+
+  gate_.Open();
+  ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_EQ(response.results(1).code(), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_EQ(response.results(1).message(), "too many signatures are waiting for the credential store (1)");
+  EXPECT_TRUE(response.results(1).signature().empty());
+  ASSERT_EQ(response.results(0).code(), 0) << response.results(0).message();
+  auto leaf = ParseDerCertificate(LeafDer());
+  ASSERT_TRUE(leaf.ok());
+  EXPECT_TRUE(VerifySignature(X509_get0_pubkey(leaf->get()), *FindScheme(0x0403),
+                              Digest(EVP_sha256(), "batch item 0"), response.results(0).signature())
+                  .ok());
+}
+
 TEST_F(SignerServiceStoreTest, ReloadIdentitiesServesTheRotatedCertificateForAdminsOnly) {
   gate_.Open();
   const std::string before = LeafDer();

@@ -224,6 +224,114 @@ TEST_F(SignerServiceTest, IdentityOfAnotherCallerLooksLikeAnUnknownOne) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+grpc::Status SignBatch(v1::Signer::Stub* stub, const v1::SignBatchRequest& request, v1::SignBatchResponse* response) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  return stub->SignBatch(&context, request, response);
+}
+
+v1::SignRequest Item(const std::string& identity, uint32_t scheme, const std::string& digest) {
+  v1::SignRequest item;
+  item.set_identity(identity);
+  item.set_scheme(scheme);
+  item.set_digest(digest);
+  return item;
+}
+
+TEST_F(SignerServiceTest, SignBatchGivesEachItemSignsOutcomeInOrder) {
+  auto stub = Operator();
+  const std::string d256 = Digest(EVP_sha256(), "batch");
+  v1::SignBatchRequest request;
+  *request.add_requests() = Item("p-256", 0x0403, d256);
+  *request.add_requests() = Item("rsa-2048", 0x0804, d256);
+  *request.add_requests() = Item("rsa-2048", 0x0804, std::string(20, 'x'));
+  *request.add_requests() = Item("p-256", 0x0401, d256);
+  *request.add_requests() = Item("no-such-identity", 0x0403, d256);
+  *request.add_requests() = Item("restricted", 0x0804, d256);
+  *request.add_requests() = Item("p-384", 0x0503, Digest(EVP_sha384(), "batch"));
+  v1::SignBatchResponse response;
+  grpc::Status status = SignBatch(stub.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), request.requests_size());
+
+  // Each item gets exactly the code and message Sign gives for the same request.
+  for (int i = 0; i < request.requests_size(); ++i) {
+    const v1::SignRequest& item = request.requests(i);
+    std::string unary_signature;
+    grpc::Status unary = Sign(stub.get(), item.identity(), item.scheme(), item.digest(), &unary_signature);
+    const auto& result = response.results(i);
+    EXPECT_EQ(result.code(), static_cast<int>(unary.error_code())) << i;
+    EXPECT_EQ(result.message(), unary.error_message()) << i;
+    if (!unary.ok()) {
+      EXPECT_TRUE(result.signature().empty()) << i;
+      continue;
+    }
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::GetCertificateChainRequest chain_request;
+    chain_request.set_identity(item.identity());
+    v1::GetCertificateChainResponse chain;
+    ASSERT_TRUE(stub->GetCertificateChain(&context, chain_request, &chain).ok());
+    auto leaf = ParseDerCertificate(chain.certificates(0));
+    ASSERT_TRUE(leaf.ok());
+    EXPECT_TRUE(
+        VerifySignature(X509_get0_pubkey(leaf->get()), *FindScheme(item.scheme()), item.digest(), result.signature())
+            .ok())
+        << i;
+  }
+  EXPECT_EQ(response.results(0).code(), 0);
+  EXPECT_EQ(response.results(2).code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(response.results(4).code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(response.results(5).message(), "no identity named 'restricted'");
+}
+
+TEST_F(SignerServiceTest, SignBatchSizeIsBounded) {
+  auto stub = Operator();
+  v1::SignBatchResponse response;
+  grpc::Status status = SignBatch(stub.get(), v1::SignBatchRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "a SignBatch holds 1 to 64 requests (got 0)");
+
+  v1::SignBatchRequest request;
+  for (int i = 0; i < SignerService::kMaxSignBatch; ++i) {
+    *request.add_requests() = Item("p-256", 0x0403, Digest(EVP_sha256(), absl::StrCat("m", i)));
+  }
+  status = SignBatch(stub.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.results_size(), SignerService::kMaxSignBatch);
+  for (const auto& result : response.results()) EXPECT_EQ(result.code(), 0) << result.message();
+
+  *request.add_requests() = request.requests(0);
+  response.Clear();
+  status = SignBatch(stub.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "a SignBatch holds 1 to 64 requests (got 65)");
+  EXPECT_EQ(response.results_size(), 0);
+}
+
+TEST_F(SignerServiceTest, SignBatchOfACallerAllowedNothingIsPermissionDeniedPerItem) {
+  // An authenticated caller of the same CA that no identity allows.
+  testing::CertSpec spec;
+  spec.subject = {{"CN", "stranger"}};
+  spec.extended_key_usages = {"clientAuth"};
+  auto issued = testing::IssueCert(spec, testing::KeySpec::Ec(), pki_->ca);
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  const std::string cert = absl::StrCat(pki_->dir, "/stranger.pem"), key = absl::StrCat(pki_->dir, "/stranger-key.pem");
+  ASSERT_TRUE(testing::WriteFile(cert, issued->CertPem()).ok());
+  ASSERT_TRUE(testing::WriteFile(key, issued->KeyPem()).ok());
+  auto stranger = Stub(cert, key);
+  v1::SignBatchRequest request;
+  *request.add_requests() = Item("p-256", 0x0403, Digest(EVP_sha256(), "m"));
+  v1::SignBatchResponse response;
+  grpc::Status status = SignBatch(stranger.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 1);
+  grpc::Status unary = Sign(stranger.get(), "p-256", 0x0403, Digest(EVP_sha256(), "m"));
+  EXPECT_EQ(unary.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(response.results(0).code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(response.results(0).message(), unary.error_message());
+}
+
 struct ConfigCase {
   const char* name;
   const char* json;
