@@ -13,7 +13,8 @@
 namespace sigil {
 
 absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
-    const ListenerOptions& options, const std::vector<grpc::Service*>& services) {
+    const ListenerOptions& options, const std::vector<grpc::Service*>& services,
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   SIGIL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds, MakeServerCredentials(options));
@@ -22,6 +23,7 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   builder.AddListeningPort(options.listen, creds, &port);
   ApplyListenerArgs(options, &builder);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -91,10 +93,12 @@ int WaitForTerminationSignal(const std::function<void()>& on_hangup) {
   }
 }
 
-absl::Status ServeUntilSignalled(absl::string_view daemon, const ListenerOptions& options,
-                                 const std::vector<grpc::Service*>& services,
-                                 const std::function<void()>& on_hangup) {
-  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<RunningServer> server, RunningServer::Start(options, services));
+absl::Status ServeUntilSignalled(
+    absl::string_view daemon, const ListenerOptions& options, const std::vector<grpc::Service*>& services,
+    const std::function<void()>& on_hangup,
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors) {
+  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<RunningServer> server,
+                         RunningServer::Start(options, services, std::move(interceptors)));
   LogInfo(absl::StrCat(daemon, " listening on ", options.listen, " (port ", server->port(),
                        "); health and reflection enabled"));
   if (server->health_port() != 0) {

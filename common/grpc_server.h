@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/tls_listener.h"
 #include "grpcpp/server.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace sigil {
 
@@ -21,8 +22,10 @@ class RunningServer {
   // (borrowed: they must outlive the server), and, when options.health_listen is set, a plaintext server
   // there with gRPC's health service only (plus reflection, which gRPC adds to every server).
   // UNAVAILABLE when an address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<RunningServer>> Start(const ListenerOptions& options,
-                                                              const std::vector<grpc::Service*>& services);
+  // `interceptors` (e.g. common/metrics.h MetricsInterceptors()) see every RPC of the mTLS listener.
+  static absl::StatusOr<std::unique_ptr<RunningServer>> Start(
+      const ListenerOptions& options, const std::vector<grpc::Service*>& services,
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors = {});
 
   ~RunningServer();
 
@@ -62,9 +65,11 @@ int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
 // and "Server is ready", waits for SIGTERM/SIGINT, shuts down with a 5 s grace period and logs
 // "<daemon> stopped". SIGHUP calls `on_hangup` (may be empty) on the waiting thread. Returns the
 // start-up error, if any. Call BlockTerminationSignals first.
-absl::Status ServeUntilSignalled(absl::string_view daemon, const ListenerOptions& options,
-                                 const std::vector<grpc::Service*>& services,
-                                 const std::function<void()>& on_hangup = nullptr);
+// `interceptors` as for RunningServer::Start.
+absl::Status ServeUntilSignalled(
+    absl::string_view daemon, const ListenerOptions& options, const std::vector<grpc::Service*>& services,
+    const std::function<void()>& on_hangup = nullptr,
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors = {});
 
 // Logs "<daemon> cannot start: <message>" at fatal level and returns the exit status 1.
 int FailStartup(absl::string_view daemon, const absl::Status& status);
