@@ -1,0 +1,112 @@
+#include "client/signer_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "grpcpp/client_context.h"
+
+namespace sigil::client {
+namespace {
+
+absl::Status ToAbsl(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::Status ValidateOptions(const SignerClientOptions& options) {
+  if (options.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("timeout must be positive");
+  if (options.max_attempts < 1) return absl::InvalidArgumentError("max_attempts must be at least 1");
+  if (options.initial_backoff < absl::ZeroDuration() || options.max_backoff < options.initial_backoff) {
+    return absl::InvalidArgumentError("backoff must satisfy 0 <= initial_backoff <= max_backoff");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SignerClient>> SignerClient::Create(const SignerClientOptions& options) {
+  SIGIL_RETURN_IF_ERROR(ValidateOptions(options));
+  SIGIL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, MakeChannel(options.channel));
+  return std::unique_ptr<SignerClient>(new SignerClient(std::move(channel), options));
+}
+
+absl::StatusOr<std::unique_ptr<SignerClient>> SignerClient::CreateWithChannel(
+    std::shared_ptr<grpc::Channel> channel, const SignerClientOptions& options) {
+  SIGIL_RETURN_IF_ERROR(ValidateOptions(options));
+  if (channel == nullptr) return absl::InvalidArgumentError("channel is null");
+  return std::unique_ptr<SignerClient>(new SignerClient(std::move(channel), options));
+}
+
+SignerClient::SignerClient(std::shared_ptr<grpc::Channel> channel, const SignerClientOptions& options)
+    : options_(options), channel_(std::move(channel)), stub_(signer::v1::Signer::NewStub(channel_)) {}
+
+template <typename Attempt>
+absl::Status SignerClient::CallWithRetry(Attempt attempt) const {
+  const absl::Time deadline = absl::Now() + options_.timeout;
+  absl::Duration backoff = options_.initial_backoff;
+  absl::Status status;
+  for (int i = 1;; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    status = ToAbsl(attempt(&context));
+    if (status.code() != absl::StatusCode::kUnavailable || i >= options_.max_attempts) break;
+    absl::Duration left = deadline - absl::Now();
+    if (left <= backoff) break;  // No time for another attempt after the sleep.
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+    // A signerd that was down may be back: connect now rather than after the channel's reconnect backoff.
+    grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
+  }
+  return status;
+}
+
+absl::StatusOr<std::vector<signer::v1::Identity>> SignerClient::ListIdentities() const {
+  signer::v1::ListIdentitiesResponse response;
+  SIGIL_RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext* context) {
+    response.Clear();
+    return stub_->ListIdentities(context, signer::v1::ListIdentitiesRequest(), &response);
+  }));
+  return std::vector<signer::v1::Identity>(response.identities().begin(), response.identities().end());
+}
+
+absl::StatusOr<CertificateChain> SignerClient::GetCertificateChain(absl::string_view identity) const {
+  signer::v1::GetCertificateChainRequest request;
+  request.set_identity(std::string(identity));
+  signer::v1::GetCertificateChainResponse response;
+  SIGIL_RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext* context) {
+    response.Clear();
+    return stub_->GetCertificateChain(context, request, &response);
+  }));
+  if (response.certificates().empty() || static_cast<size_t>(response.certificates_size()) > kMaxChainLength) {
+    return absl::InternalError(absl::StrCat("signerd returned ", response.certificates_size(),
+                                            " certificates for identity ", identity));
+  }
+  CertificateChain chain;
+  chain.certificates.assign(response.certificates().begin(), response.certificates().end());
+  chain.schemes.assign(response.schemes().begin(), response.schemes().end());
+  return chain;
+}
+
+absl::StatusOr<std::string> SignerClient::Sign(absl::string_view identity, uint32_t scheme,
+                                               absl::string_view digest) const {
+  signer::v1::SignRequest request;
+  request.set_identity(std::string(identity));
+  request.set_scheme(scheme);
+  request.set_digest(std::string(digest));
+  signer::v1::SignResponse response;
+  SIGIL_RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext* context) {
+    response.Clear();
+    return stub_->Sign(context, request, &response);
+  }));
+  if (response.signature().empty() || response.signature().size() > kMaxSignatureBytes) {
+    return absl::InternalError(
+        absl::StrCat("signerd returned a signature of ", response.signature().size(), " bytes"));
+  }
+  return std::move(*response.mutable_signature());
+}
+
+}  // namespace sigil::client

@@ -1,0 +1,96 @@
+// SignerClient: the fleet server's side of the Signer service (sigil.signer.v1.Signer) over mutual TLS.
+//
+// Every call carries a deadline (SignerClientOptions::timeout) that bounds the whole call, retries
+// included. A call that fails with UNAVAILABLE (signerd down or restarting, the credential store
+// unreachable) is retried with exponential backoff while attempts and time remain; before each retry the
+// channel's reconnect backoff is reset, so a signerd that has come back is reached at once instead of after
+// gRPC's growing reconnect delay. Every other status (NOT_FOUND, INVALID_ARGUMENT, PERMISSION_DENIED,
+// DEADLINE_EXCEEDED, ...) is returned unchanged on its first occurrence. gRPC status codes map one to one
+// onto absl::StatusCode.
+//
+// Thread-safe: one SignerClient may be used from any number of threads at once.
+#ifndef SIGIL_CLIENT_SIGNER_CLIENT_H_
+#define SIGIL_CLIENT_SIGNER_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "client/channel.h"
+#include "grpcpp/channel.h"
+#include "sigil/signer/v1/signer.grpc.pb.h"
+
+namespace sigil::client {
+
+struct SignerClientOptions {
+  // Where and how to connect (mTLS by default).
+  ChannelOptions channel;
+  // Deadline of one call, all its attempts and backoff sleeps included. Must be positive.
+  absl::Duration timeout = absl::Seconds(5);
+  // Attempts per call (1 = no retry). Must be at least 1.
+  int max_attempts = 4;
+  // Sleep before the first retry; doubles per retry up to max_backoff, never past the deadline.
+  absl::Duration initial_backoff = absl::Milliseconds(50);
+  absl::Duration max_backoff = absl::Milliseconds(800);
+};
+
+// An identity's certificate chain as signerd serves it.
+struct CertificateChain {
+  // DER certificates, leaf first (never empty on success).
+  std::vector<std::string> certificates;
+  // TLS SignatureScheme codes the identity's key can make.
+  std::vector<uint32_t> schemes;
+};
+
+class SignerClient {
+ public:
+  // Creates the channel with MakeChannel (no connection is made yet). INVALID_ARGUMENT for bad options,
+  // NOT_FOUND / FAILED_PRECONDITION / INVALID_ARGUMENT for unreadable or malformed PEM files.
+  static absl::StatusOr<std::unique_ptr<SignerClient>> Create(const SignerClientOptions& options);
+
+  // Uses an existing channel (tests, or callers that share one channel). INVALID_ARGUMENT for bad
+  // options or a null channel.
+  static absl::StatusOr<std::unique_ptr<SignerClient>> CreateWithChannel(std::shared_ptr<grpc::Channel> channel,
+                                                                         const SignerClientOptions& options);
+
+  SignerClient(const SignerClient&) = delete;
+  SignerClient& operator=(const SignerClient&) = delete;
+
+  // The identities the caller may use, sorted by name.
+  absl::StatusOr<std::vector<signer::v1::Identity>> ListIdentities() const;
+
+  // One identity's chain. NOT_FOUND for an unknown identity; INTERNAL when the response has no
+  // certificate or more than kMaxChainLength.
+  absl::StatusOr<CertificateChain> GetCertificateChain(absl::string_view identity) const;
+
+  // The signature over `digest` as TLS sends it (see SignRequest in signer.proto). INVALID_ARGUMENT from
+  // signerd for a scheme the key cannot make or a wrong digest length; INTERNAL when the returned
+  // signature is empty or longer than kMaxSignatureBytes.
+  absl::StatusOr<std::string> Sign(absl::string_view identity, uint32_t scheme, absl::string_view digest) const;
+
+  // Bounds on what a response may carry (a peer's input is bounded before use).
+  static constexpr size_t kMaxChainLength = 16;
+  static constexpr size_t kMaxSignatureBytes = 2048;  // RSA-16384
+
+  const SignerClientOptions& options() const { return options_; }
+
+ private:
+  SignerClient(std::shared_ptr<grpc::Channel> channel, const SignerClientOptions& options);
+
+  // Runs `attempt(context)` until it succeeds, fails with a status other than UNAVAILABLE, attempts run
+  // out, or the deadline passes. Each attempt gets a fresh context with the call's overall deadline.
+  template <typename Attempt>
+  absl::Status CallWithRetry(Attempt attempt) const;
+
+  const SignerClientOptions options_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<signer::v1::Signer::Stub> stub_;
+};
+
+}  // namespace sigil::client
+
+#endif  // SIGIL_CLIENT_SIGNER_CLIENT_H_
