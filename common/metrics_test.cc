@@ -172,7 +172,8 @@ TEST(MetricsServerTest, PortInUseIsUnavailable) {
   auto second = MetricsServer::Start(*Validate(listen));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(second.status().message()), ::testing::StartsWith(absl::StrCat("metrics: cannot listen on ", listen)));
+  EXPECT_THAT(std::string(second.status().message()),
+              ::testing::StartsWith(absl::StrCat("metrics: cannot listen on ", listen)));
 }
 
 TEST(MetricsServerTest, StoppedServerRefusesScrapes) {

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
+#include "common/metrics.h"
 #include "common/tls_listener.h"
 #include "sigil/config/v1/signer.pb.h"
 #include "signer/identity.h"
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("'signing_threads' must be between 1 and 256"));
   }
   const int signing_threads = config.has_signing_threads() ? static_cast<int>(config.signing_threads()) : 4;
+  auto metrics_options = sigil::ValidateMetrics(config.metrics());
+  if (!metrics_options.ok()) return Fail(metrics_options.status());
 
   std::vector<std::string> decisions;
   auto identities = sigil::signer::IdentitySet::Create(config, sigil::signer::CreateKeyStore, &decisions);
@@ -67,9 +70,20 @@ int main(int argc, char** argv) {
   sigil::signer::SigningPool pool(signing_threads, kMaxQueuedSignatures);
   sigil::signer::IdentityRefresher refresher(**identities);
   sigil::signer::SignerService service(**identities, std::move(admins), pool);
+  // Declared after everything its scrapes read, so it stops first.
+  std::unique_ptr<sigil::MetricsServer> metrics;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  if (metrics_options->enabled()) {
+    interceptors = sigil::MetricsInterceptors();
+    auto started = sigil::MetricsServer::Start(*metrics_options);
+    if (!started.ok()) return Fail(started.status());
+    metrics = *std::move(started);
+    sigil::LogInfo(absl::StrCat("signerd metrics served on ", metrics_options->listen, " (metrics port ",
+                                metrics->port(), "), plain HTTP GET /metrics"));
+  }
   if (auto status = sigil::ServeUntilSignalled("signerd", *listener, {&service}, [&refresher] {
         refresher.RequestNow();
-      });
+      }, std::move(interceptors));
       !status.ok()) {
     return Fail(status);
   }

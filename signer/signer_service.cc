@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/caller.h"
 #include "common/logging.h"
+#include "signer/sign_metrics.h"
 #include "signer/signature_scheme.h"
 
 namespace sigil::signer {
@@ -59,6 +60,8 @@ struct SignJob {
   std::string identity;
   uint32_t scheme_code = 0;
   absl::Time start;
+  // The identity's store name, the sign metrics' `store` label; empty until the identity is resolved.
+  std::string store;
 };
 
 void Audit(const SignJob& job, const absl::Status& status, absl::Duration queued) {
@@ -73,7 +76,9 @@ void Audit(const SignJob& job, const absl::Status& status, absl::Duration queued
 // Signs `digest` into `out` (a SignResponse or a SignBatchResponse::Result: anything with set_signature).
 template <typename Out>
 absl::Status SignWith(const SignJob& job, absl::string_view digest, Out* out) {
+  const absl::Time begin = absl::Now();
   auto signature = job.version->key->Sign(*job.scheme, digest);
+  RecordSignLatency(job.store, SignPhase::kExec, absl::Now() - begin);
   if (!signature.ok()) return signature.status();
   out->set_signature(*std::move(signature));
   return absl::OkStatus();
@@ -91,6 +96,7 @@ absl::Status PrepareSignJob(const IdentitySet& set, const Caller& caller, const 
   auto identity = Resolve(set, caller, request.identity());
   if (!identity.ok()) return identity.status();
   job.version = (*identity)->current();
+  job.store = (*identity)->store();
   absl::Status status = ValidateSignRequest(job.version->key->info(), request.scheme(), request.digest(), &job.scheme);
   if (status.ok() && !job.version->Supports(job.scheme->code)) {
     status = absl::InvalidArgumentError(
@@ -177,6 +183,7 @@ grpc::ServerUnaryReactor* SignerService::Sign(grpc::CallbackServerContext* conte
   // `context` stay valid until Finish.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   status = pool_.Submit([job, context, request, response, reactor](absl::Duration queued) {
+    RecordSignLatency(job->store, SignPhase::kQueue, queued);
     absl::Status result = context->IsCancelled()
                               ? absl::CancelledError("the caller gave up while the signature was queued")
                               : SignWith(*job, request->digest(), response);
@@ -225,6 +232,7 @@ grpc::ServerUnaryReactor* SignerService::SignBatch(grpc::CallbackServerContext* 
     }
     batch->pending.fetch_add(1);
     status = pool_.Submit([job, context, &item, result, batch](absl::Duration queued) {
+      RecordSignLatency(job->store, SignPhase::kQueue, queued);
       absl::Status outcome = context->IsCancelled()
                                  ? absl::CancelledError("the caller gave up while the signature was queued")
                                  : SignWith(*job, item.digest(), result);
