@@ -4,8 +4,30 @@
 
 #include "absl/status/status.h"
 #include "common/logging.h"
+#include "common/metrics.h"
 
 namespace sigil::verifier::advisories {
+namespace {
+
+// sigil_advisories_emitted_total{type} and sigil_advisories_dropped_total{type} (common/metrics.h).
+prometheus::Family<prometheus::Counter>& EmittedCounter() {
+  static prometheus::Family<prometheus::Counter>& family =
+      prometheus::BuildCounter()
+          .Name("sigil_advisories_emitted_total")
+          .Help("Advisory events emitted, by event type.")
+          .Register(MetricsRegistry());
+  return family;
+}
+prometheus::Family<prometheus::Counter>& DroppedCounter() {
+  static prometheus::Family<prometheus::Counter>& family =
+      prometheus::BuildCounter()
+          .Name("sigil_advisories_dropped_total")
+          .Help("Advisory events the log line and NATS never saw because the advisory queue was full, by type.")
+          .Register(MetricsRegistry());
+  return family;
+}
+
+}  // namespace
 
 void LogPublisher::Publish(const AdvisoryEvent& event) { LogInfo(event.log_line); }
 
@@ -33,12 +55,14 @@ AdvisoryBus::~AdvisoryBus() {
 }
 
 void AdvisoryBus::Emit(AdvisoryEvent event) {
+  EmittedCounter().Add({{"type", event.message.type()}}).Increment();
   absl::MutexLock lock(&mu_);
   ++emitted_;
   for (AdvisoryWatcher* watcher : watchers_) watcher->OnAdvisory(event);
   if (publishers_.empty()) return;
   if (queue_.size() >= options_.queue_size) {
     ++dropped_;
+    DroppedCounter().Add({{"type", event.message.type()}}).Increment();
     return;
   }
   queue_.push_back(std::move(event));

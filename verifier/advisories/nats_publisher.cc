@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/metrics.h"
 
 namespace sigil::verifier::advisories {
 namespace {
@@ -107,6 +108,12 @@ void NatsPublisher::Publish(const AdvisoryEvent& event) {
     return;
   }
   failures_.fetch_add(1);
+  static prometheus::Counter& failures = prometheus::BuildCounter()
+                                             .Name("sigil_advisories_nats_failures_total")
+                                             .Help("Advisory events NATS refused to take (not retried).")
+                                             .Register(MetricsRegistry())
+                                             .Add({});
+  failures.Increment();
   if (!failing_) {
     LogWarning(absl::StrCat("Unable to publish advisory ", event.message.id(), " on [", subject,
                             "]: ", NatsError(s, "natsConnection_Publish").message()));

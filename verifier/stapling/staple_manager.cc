@@ -375,6 +375,27 @@ size_t StapleManager::registered() const {
   return entries_.size();
 }
 
+std::vector<StapleManager::StapleState> StapleManager::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<StapleState> out;
+  out.reserve(entries_.size());
+  for (const auto& [key, entry] : entries_) {
+    StapleState state;
+    state.subject = entry->subject;
+    BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(entry->leaf.get()), nullptr));
+    char* hex = serial == nullptr ? nullptr : BN_bn2hex(serial.get());
+    if (hex != nullptr) {
+      state.serial = hex;
+      OPENSSL_free(hex);
+    }
+    state.has_staple = entry->current.has_value();
+    if (state.has_staple) state.this_update = entry->current->this_update;
+    state.next_refresh = entry->next_refresh;
+    out.push_back(std::move(state));
+  }
+  return out;
+}
+
 void StapleManager::RefreshLoop() {
   while (true) {
     RefreshDue();

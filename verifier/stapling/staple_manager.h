@@ -75,6 +75,18 @@ class StapleManager {
   absl::Time NextRefresh() const;
   size_t registered() const;
 
+  // One registered certificate's staple, for metrics (no staple bytes).
+  struct StapleState {
+    std::string subject;  // The leaf's subject (RFC 2253).
+    std::string serial;   // The leaf's serial number, uppercase hex.
+    // Whether a staple is held (possibly expired); this_update is meaningful only then.
+    bool has_staple = false;
+    absl::Time this_update = absl::UnixEpoch();
+    absl::Time next_refresh = absl::InfinitePast();
+  };
+  // Every registered certificate, in no particular order. Never blocks on a fetch.
+  std::vector<StapleState> Snapshot() const;
+
  private:
   struct Entry;
 
