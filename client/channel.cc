@@ -42,6 +42,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions&
   SIGIL_ASSIGN_OR_RETURN(std::string service_config, RetryServiceConfigJson(options.retry));
   args.SetServiceConfigJSON(service_config);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  if (options.max_reconnect_backoff < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("max_reconnect_backoff must be at least 100 ms");
+  }
+  const int max_backoff_ms = static_cast<int>(absl::ToInt64Milliseconds(options.max_reconnect_backoff));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(1000, max_backoff_ms));
   if (options.plaintext) {
     return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
   }

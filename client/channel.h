@@ -40,6 +40,9 @@ struct ChannelOptions {
   // resolved from a Kubernetes headless Service. Empty: target's host.
   std::string server_name_override;
   RetryOptions retry;
+  // Longest wait between reconnection attempts to a daemon that went away (gRPC's default is 120 s); bounds how
+  // long a returned daemon stays unused. At least 100 ms.
+  absl::Duration max_reconnect_backoff = absl::Seconds(5);
 };
 
 // The default service config JSON MakeChannel installs: one methodConfig for every method (`"name": [{}]`) with

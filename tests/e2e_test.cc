@@ -1,0 +1,378 @@
+// End-to-end: the example TLS echo server (client/examples) as a process, with OCSP peer verification and
+// stapling from a real verifierd process, which asks a real `openssl ocsp` responder; real `openssl s_client`
+// processes connect to it. A good client certificate connects and its line is echoed; a revoked one fails with
+// the bad_certificate alert and verifierd streams the reject advisory; `s_client -status` shows a good staple;
+// verifierd stopped mid-run refuses clients cleanly (the echo server survives) and service resumes when verifierd
+// returns.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/channel.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "sigil/verifier/v1/verifier.grpc.pb.h"
+#include "tests/ocsp/responder_harness.h"
+#include "tests/pki/mtls_pki.h"
+#include "tests/pki/test_pki.h"
+
+namespace sigil {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr absl::Duration kReadyTimeout = absl::Seconds(30);
+
+std::string TempDir() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return dir != nullptr ? dir : "/tmp";
+}
+
+// $TEST_SRCDIR/$TEST_WORKSPACE/<relative>, else <relative> (the runfiles root is the working directory).
+std::string Runfile(const std::string& relative) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (srcdir != nullptr && workspace != nullptr) {
+    std::string path = absl::StrCat(srcdir, "/", workspace, "/", relative);
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  return relative;
+}
+
+// A child process whose stdout and stderr go to a log file; SIGKILLed and reaped by the destructor.
+class Process {
+ public:
+  static absl::StatusOr<std::unique_ptr<Process>> Spawn(const std::string& binary, std::vector<std::string> args) {
+    static std::atomic<int> counter{0};
+    std::string path = Runfile(binary);
+    std::string log_path =
+        absl::StrCat(TempDir(), "/", binary.substr(binary.rfind('/') + 1), "-", counter++, ".log");
+    int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) return absl::InternalError(absl::StrCat("cannot create ", log_path));
+    args.insert(args.begin(), path);
+    std::vector<char*> argv;
+    for (std::string& s : args) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(log_fd);
+      return absl::InternalError("fork failed");
+    }
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(126);
+      dup2(log_fd, STDOUT_FILENO);
+      dup2(log_fd, STDERR_FILENO);
+      int null_fd = open("/dev/null", O_RDONLY);
+      if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(log_fd);
+    return std::unique_ptr<Process>(new Process(pid, std::move(log_path)));
+  }
+
+  ~Process() { Kill(); }
+
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  std::string Log() const {
+    auto contents = testing::ReadFile(log_path_);
+    return contents.ok() ? *contents : std::string();
+  }
+
+  // Whether the process is still running (reaps it if it has exited).
+  bool Running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+
+  // Waits for "Server is ready" and reads the port from "listening on ADDR (port N)".
+  absl::Status WaitUntilReady() {
+    absl::Time deadline = absl::Now() + kReadyTimeout;
+    while (true) {
+      std::string log = Log();
+      if (absl::StrContains(log, "Server is ready")) {
+        std::smatch match;
+        static const std::regex kPort(R"(listening on \S+ \(port (\d+)\))");
+        if (!std::regex_search(log, match, kPort) || !absl::SimpleAtoi(match[1].str(), &port_)) {
+          return absl::InternalError(absl::StrCat("ready without a port line:\n", log));
+        }
+        return absl::OkStatus();
+      }
+      if (!Running()) return absl::InternalError(absl::StrCat("exited before it was ready:\n", Log()));
+      if (absl::Now() > deadline) return absl::DeadlineExceededError(absl::StrCat("not ready:\n", log));
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+  }
+
+  int port() const { return port_; }
+
+ private:
+  Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  pid_t pid_;
+  const std::string log_path_;
+  int port_ = 0;
+};
+
+testing::Issued Must(absl::StatusOr<testing::Issued> issued) {
+  EXPECT_TRUE(issued.ok()) << issued.status();
+  return issued.ok() ? *std::move(issued) : testing::Issued();
+}
+
+void MustWrite(const std::string& path, const std::string& contents) {
+  absl::Status s = testing::WriteFile(path, contents);
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+// Everything the tests share: PKIs, the responder, verifierd, the echo server. Built once (the processes take
+// seconds to start); a test that stops verifierd starts it again before it ends.
+struct World {
+  std::string dir;
+  testing::MtlsPki mtls;  // verifierd's listener, and the echo server's mTLS identity towards it
+  testing::Issued fleet_ca, server, good, revoked;
+  std::string fleet_ca_file, server_chain, server_key, good_cert, good_key, revoked_cert, revoked_key;
+  std::unique_ptr<testing::OcspFrontend> frontend;
+  std::unique_ptr<testing::OpenSslResponder> responder;
+  std::unique_ptr<Process> verifierd;
+  int verifierd_port = 0;
+  std::unique_ptr<Process> echo;
+};
+
+World* world = nullptr;
+
+// Starts verifierd on `port` (0 = any) and waits until it is ready.
+void StartVerifierd(int port) {
+  std::string config = absl::StrCat(world->dir, "/verifierd-", port, ".json");
+  MustWrite(config, absl::StrCat(R"({"listener": {"listen": "127.0.0.1:)", port, R"(", "tls": {"cert_file": ")",
+                                 world->mtls.server_cert, R"(", "key_file": ")", world->mtls.server_key,
+                                 R"(", "ca_file": ")", world->mtls.ca_file, R"(", "verify": true}},
+      "profiles": {"default": {"ocsp_peer": {"verify": true}, "ocsp": {"mode": "always"}}},
+      "ocsp_cache": {"type": "local", "local_store": ")",
+                                 world->dir, R"(/rc"}, "store_dir": ")", world->dir, R"(/staples"})"));
+  auto process = Process::Spawn("verifier/verifierd", {"--config", config});
+  ASSERT_TRUE(process.ok()) << process.status();
+  absl::Status ready = (*process)->WaitUntilReady();
+  ASSERT_TRUE(ready.ok()) << ready;
+  world->verifierd = *std::move(process);
+  world->verifierd_port = world->verifierd->port();
+}
+
+void BuildWorld() {
+  world = new World();
+  World& w = *world;
+  w.dir = testing::MakeTestDir("e2e");
+  auto mtls = testing::MakeMtlsPki(w.dir);
+  ASSERT_TRUE(mtls.ok()) << mtls.status();
+  w.mtls = *std::move(mtls);
+  auto frontend = testing::OcspFrontend::Start();
+  ASSERT_TRUE(frontend.ok()) << frontend.status();
+  w.frontend = *std::move(frontend);
+
+  testing::CertSpec ca_spec;
+  ca_spec.subject = {{"O", "Sigil Fleet"}, {"CN", "Fleet CA"}};
+  ca_spec.is_ca = true;
+  w.fleet_ca = Must(testing::SelfSigned(ca_spec, testing::KeySpec::Ec()));
+  testing::CertSpec leaf;
+  leaf.ocsp_urls = {w.frontend->url()};
+  leaf.subject = {{"O", "Sigil Fleet"}, {"CN", "localhost"}};
+  leaf.dns_sans = {"localhost"};
+  leaf.ip_sans = {"127.0.0.1"};
+  leaf.extended_key_usages = {"serverAuth"};
+  w.server = Must(testing::IssueCert(leaf, testing::KeySpec::Ec(), w.fleet_ca));
+  leaf.dns_sans.clear();
+  leaf.ip_sans.clear();
+  leaf.extended_key_usages = {"clientAuth"};
+  leaf.subject = {{"O", "Sigil Fleet"}, {"CN", "good-client"}};
+  w.good = Must(testing::IssueCert(leaf, testing::KeySpec::Ec(), w.fleet_ca));
+  leaf.subject = {{"O", "Sigil Fleet"}, {"CN", "revoked-client"}};
+  w.revoked = Must(testing::IssueCert(leaf, testing::KeySpec::Ec(), w.fleet_ca));
+
+  // The mTLS PKI's files are in w.dir; the fleet's go in their own directory.
+  const std::string fleet = w.dir + "/fleet";
+  mkdir(fleet.c_str(), 0700);
+  w.fleet_ca_file = fleet + "/fleet-ca.pem";
+  w.server_chain = fleet + "/server-chain.pem";
+  w.server_key = fleet + "/server-key.pem";
+  w.good_cert = fleet + "/good.pem";
+  w.good_key = fleet + "/good-key.pem";
+  w.revoked_cert = fleet + "/revoked.pem";
+  w.revoked_key = fleet + "/revoked-key.pem";
+  MustWrite(w.fleet_ca_file, w.fleet_ca.CertPem());
+  MustWrite(fleet + "/fleet-ca-key.pem", w.fleet_ca.KeyPem());
+  MustWrite(w.server_chain, w.server.CertPem() + w.fleet_ca.CertPem());
+  MustWrite(w.server_key, w.server.KeyPem());
+  MustWrite(w.good_cert, w.good.CertPem());
+  MustWrite(w.good_key, w.good.KeyPem());
+  MustWrite(w.revoked_cert, w.revoked.CertPem());
+  MustWrite(w.revoked_key, w.revoked.KeyPem());
+
+  testing::OpenSslResponderSpec spec;
+  spec.index_file = fleet + "/index.txt";
+  spec.ca_file = w.fleet_ca_file;
+  spec.signer_cert_file = w.fleet_ca_file;
+  spec.signer_key_file = fleet + "/fleet-ca-key.pem";
+  spec.log_file = fleet + "/responder.log";
+  MustWrite(spec.index_file, testing::OpenSslIndexLine(w.server.cert.get(), 'V', 0) +
+                                 testing::OpenSslIndexLine(w.good.cert.get(), 'V', 0) +
+                                 testing::OpenSslIndexLine(w.revoked.cert.get(), 'R', testing::NowUnix() - 60));
+  auto responder = testing::OpenSslResponder::Start(spec);
+  ASSERT_TRUE(responder.ok()) << responder.status();
+  w.responder = *std::move(responder);
+  w.frontend->SetBackendPort(w.responder->port());
+
+  StartVerifierd(0);
+  if (w.verifierd == nullptr) return;
+  auto echo = Process::Spawn(
+      "client/examples/echo_server",
+      {"--listen=127.0.0.1:0", "--cert=" + w.server_chain, "--key=" + w.server_key, "--client_ca=" + w.fleet_ca_file,
+       absl::StrCat("--verifier=127.0.0.1:", w.verifierd_port), "--verifier_ca=" + w.mtls.ca_file,
+       "--verifier_cert=" + w.mtls.client_cert, "--verifier_key=" + w.mtls.client_key, "--staple"});
+  ASSERT_TRUE(echo.ok()) << echo.status();
+  absl::Status ready = (*echo)->WaitUntilReady();
+  ASSERT_TRUE(ready.ok()) << ready;
+  w.echo = *std::move(echo);
+}
+
+// Runs `openssl s_client` against the echo server with a client certificate, sends "hello" and "bye", and
+// returns everything it printed (stdout and stderr).
+std::string SClient(const std::string& cert, const std::string& key, const std::string& extra = "") {
+  std::string cmd = absl::StrCat("printf 'hello\\nbye\\n' | timeout 30 openssl s_client -connect 127.0.0.1:",
+                                 world->echo->port(), " -CAfile ", world->fleet_ca_file, " -cert ", cert, " -key ",
+                                 key, " -verify_return_error -ign_eof ", extra, " 2>&1");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+  pclose(pipe);
+  return out;
+}
+
+// A mutual-TLS stub to the current verifierd, as the echo server's identity.
+std::unique_ptr<verifier::v1::Verifier::Stub> VerifierStub() {
+  client::ChannelOptions options;
+  options.target = absl::StrCat("127.0.0.1:", world->verifierd_port);
+  options.ca_file = world->mtls.ca_file;
+  options.cert_file = world->mtls.client_cert;
+  options.key_file = world->mtls.client_key;
+  auto channel = client::MakeChannel(options);
+  EXPECT_TRUE(channel.ok()) << channel.status();
+  return verifier::v1::Verifier::NewStub(*channel);
+}
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (world == nullptr) BuildWorld();
+  }
+  void SetUp() override {
+    ASSERT_NE(world, nullptr);
+    ASSERT_NE(world->echo, nullptr) << "the echo server did not start";
+    ASSERT_NE(world->verifierd, nullptr) << "verifierd did not start";
+  }
+};
+
+TEST_F(EndToEndTest, GoodClientConnectsAndIsEchoed) {
+  std::string out = SClient(world->good_cert, world->good_key);
+  EXPECT_THAT(out, HasSubstr("Verify return code: 0 (ok)")) << out;
+  EXPECT_THAT(out, HasSubstr("hello\nbye\n")) << out;
+  EXPECT_THAT(out, Not(HasSubstr("alert"))) << out;
+  EXPECT_THAT(world->echo->Log(), HasSubstr("peer [CN=good-client,O=Sigil Fleet] accepted"));
+}
+
+TEST_F(EndToEndTest, RevokedClientGetsBadCertificateAndAnAdvisory) {
+  auto stub = VerifierStub();
+  grpc::ClientContext watch;
+  watch.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  verifier::v1::WatchAdvisoriesRequest request;
+  request.add_types("io.nats.server.advisory.v1.ocsp_peer_reject");
+  auto reader = stub->WatchAdvisories(&watch, request);
+  reader->WaitForInitialMetadata();
+
+  std::string out = SClient(world->revoked_cert, world->revoked_key);
+  EXPECT_THAT(out, HasSubstr("bad certificate")) << out;
+  EXPECT_THAT(out, Not(HasSubstr("hello\nbye\n"))) << out;
+  EXPECT_THAT(world->echo->Log(), HasSubstr("peer [CN=revoked-client,O=Sigil Fleet] rejected: client not OCSP valid"));
+
+  verifier::v1::Advisory advisory;
+  ASSERT_TRUE(reader->Read(&advisory)) << "no advisory; verifierd log:\n" << world->verifierd->Log();
+  EXPECT_EQ(advisory.type(), "io.nats.server.advisory.v1.ocsp_peer_reject");
+  EXPECT_THAT(advisory.json(), HasSubstr("revoked-client"));
+  EXPECT_THAT(advisory.json(), HasSubstr(R"("reason":"client not OCSP valid")"));
+  watch.TryCancel();
+  reader->Finish();
+
+  // The server goes on serving.
+  EXPECT_TRUE(world->echo->Running());
+  EXPECT_THAT(SClient(world->good_cert, world->good_key), HasSubstr("hello\nbye\n"));
+}
+
+TEST_F(EndToEndTest, StatusShowsAGoodStaple) {
+  std::string out = SClient(world->good_cert, world->good_key, "-status");
+  EXPECT_THAT(out, HasSubstr("OCSP Response Status: successful")) << out;
+  EXPECT_THAT(out, HasSubstr("Cert Status: good")) << out;
+  EXPECT_THAT(out, HasSubstr("hello\nbye\n")) << out;
+}
+
+TEST_F(EndToEndTest, VerifierdStoppedRefusesCleanlyAndServiceResumes) {
+  const int port = world->verifierd_port;
+  world->verifierd->Kill();
+  std::string out = SClient(world->good_cert, world->good_key);
+  EXPECT_THAT(out, Not(HasSubstr("hello\nbye\n"))) << out;
+  EXPECT_THAT(out, HasSubstr("alert")) << out;
+  EXPECT_TRUE(world->echo->Running()) << world->echo->Log();
+  EXPECT_THAT(world->echo->Log(), HasSubstr("peer [CN=good-client,O=Sigil Fleet] not checked"));
+
+  StartVerifierd(port);
+  ASSERT_NE(world->verifierd, nullptr);
+  // The echo server's channel reconnects within its reconnect backoff (at most 5 s); poll for up to 30 s.
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool echoed = false;
+  while (!echoed && absl::Now() < deadline) {
+    echoed = absl::StrContains(SClient(world->good_cert, world->good_key), "hello\nbye\n");
+    if (!echoed) absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_TRUE(echoed) << world->echo->Log();
+  EXPECT_TRUE(world->echo->Running());
+}
+
+}  // namespace
+}  // namespace sigil
