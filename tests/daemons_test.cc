@@ -649,8 +649,8 @@ TEST_F(SignerdTest, ReflectionListsTheServices) {
   ASSERT_EQ(file.service_size(), 1);
   std::vector<std::string> methods;
   for (const auto& method : file.service(0).method()) methods.push_back(method.name());
-  EXPECT_EQ(methods,
-            (std::vector<std::string>{"ListIdentities", "GetCertificateChain", "Sign", "ReloadIdentities"}));
+  EXPECT_EQ(methods, (std::vector<std::string>{"ListIdentities", "GetCertificateChain", "Sign", "SignBatch",
+                                               "ReloadIdentities"}));
 }
 
 // ---------------------------------------------------------------------------------------------------
