@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds and tests the whole tree under a sanitizer in its own Bazel server, so the instrumented build never
+# fights the normal one for the output base.
+#
+# Usage: tools/sanitizers.sh asan|tsan [extra bazel test args, e.g. targets]   (default targets: //...)
+#
+#   asan  AddressSanitizer + UndefinedBehaviorSanitizer (gcc, -fno-sanitize-recover=all): any finding fails
+#         the test. LeakSanitizer is on.
+#   tsan  ThreadSanitizer, with tools/tsan.supp (every entry there names uninstrumented system code, never
+#         Sigil's own).
+#
+# Tests tagged "nosan" are skipped (see .bazelrc; each tag is justified beside it in its BUILD file).
+# Both configs share one output base (SIGIL_SAN_OUTPUT_BASE, default /root/.cache/bazel-sigil-san) and keep
+# apart through --platform_suffix. The first run is a full rebuild (docs/reliability.md has the time).
+set -euo pipefail
+
+mode="${1:-}"
+case "$mode" in
+  asan | tsan) shift ;;
+  *)
+    echo "usage: $0 asan|tsan [bazel test args...]" >&2
+    exit 2
+    ;;
+esac
+root="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+output_base="${SIGIL_SAN_OUTPUT_BASE:-/root/.cache/bazel-sigil-san}"
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(//...)
+
+extra=()
+if [[ "$mode" == tsan ]]; then
+  # second_deadlock_stack: both stacks of a lock-order report. halt_on_error: the first race fails the test.
+  extra+=("--test_env=TSAN_OPTIONS=suppressions=$root/tools/tsan.supp:second_deadlock_stack=1:halt_on_error=1")
+fi
+
+cd "$root"
+start=$(date +%s)
+set +e
+bazel --output_base="$output_base" test --config="$mode" --keep_going "${extra[@]}" "${targets[@]}"
+rc=$?
+set -e
+echo "sanitizers.sh: $mode finished with exit code $rc in $(( ($(date +%s) - start) / 60 )) min" >&2
+exit "$rc"
