@@ -46,10 +46,11 @@ struct ProviderConfig {
   bool load_default = true;
 };
 
-// Reads `signer`, `ca_file`, `cert_file`, `key_file`, `timeout_ms`, `load_default` through `get_params` (the provider's
-// openssl.cnf section; may be null) and falls back to SIGIL_SIGNER, SIGIL_CA_FILE, SIGIL_CERT_FILE,
-// SIGIL_KEY_FILE, SIGIL_TIMEOUT_MS, SIGIL_LOAD_DEFAULT for each one absent. INVALID_ARGUMENT for a timeout that is not an
-// integer in [1, 600000] or a load_default other than 0 or 1. A missing signer is reported later, by Client().
+// Reads `signer`, `ca_file`, `cert_file`, `key_file`, `timeout_ms`, `load_default` through `get_params`
+// (the provider's openssl.cnf section; may be null) and falls back to SIGIL_SIGNER, SIGIL_CA_FILE,
+// SIGIL_CERT_FILE, SIGIL_KEY_FILE, SIGIL_TIMEOUT_MS, SIGIL_LOAD_DEFAULT for each one absent. INVALID_ARGUMENT
+// for a timeout that is not an integer in [1, 600000] or a load_default other than 0 or 1. A missing signer
+// is reported later, by Client().
 absl::StatusOr<ProviderConfig> ReadProviderConfig(const OSSL_CORE_HANDLE* handle,
                                                   OSSL_FUNC_core_get_params_fn* get_params);
 
