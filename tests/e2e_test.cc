@@ -3,7 +3,9 @@
 // processes connect to it. A good client certificate connects and its line is echoed; a revoked one fails with
 // the bad_certificate alert and verifierd streams the reject advisory; `s_client -status` shows a good staple;
 // verifierd stopped mid-run refuses clients cleanly (the echo server survives) and service resumes when verifierd
-// returns.
+// returns. With the server's key in a real signerd process, used through the `sigil` OpenSSL provider
+// (//client/provider:sigil.so), handshakes sign remotely, and signerd stopped mid-run gives clean handshake
+// failures (the server survives) and recovery when it returns.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -64,7 +66,9 @@ std::string Runfile(const std::string& relative) {
 // A child process whose stdout and stderr go to a log file; SIGKILLed and reaped by the destructor.
 class Process {
  public:
-  static absl::StatusOr<std::unique_ptr<Process>> Spawn(const std::string& binary, std::vector<std::string> args) {
+  // `env` entries ("NAME=value") are added to this process's environment for the child.
+  static absl::StatusOr<std::unique_ptr<Process>> Spawn(const std::string& binary, std::vector<std::string> args,
+                                                        std::vector<std::string> env = {}) {
     static std::atomic<int> counter{0};
     std::string path = Runfile(binary);
     std::string log_path =
@@ -75,6 +79,10 @@ class Process {
     std::vector<char*> argv;
     for (std::string& s : args) argv.push_back(s.data());
     argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -91,7 +99,7 @@ class Process {
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
-      execv(argv[0], argv.data());
+      execve(argv[0], argv.data(), envp.data());
       _exit(127);
     }
     close(log_fd);
@@ -174,6 +182,10 @@ struct World {
   std::unique_ptr<Process> verifierd;
   int verifierd_port = 0;
   std::unique_ptr<Process> echo;
+  // The remote-key setup: signerd holding the server's key, and an echo server using it through the provider.
+  std::unique_ptr<Process> signerd;
+  int signerd_port = 0;
+  std::unique_ptr<Process> remote_echo;
 };
 
 World* world = nullptr;
@@ -273,9 +285,11 @@ void BuildWorld() {
 
 // Runs `openssl s_client` against the echo server with a client certificate, sends "hello" and "bye", and
 // returns everything it printed (stdout and stderr).
-std::string SClient(const std::string& cert, const std::string& key, const std::string& extra = "") {
+std::string SClient(const std::string& cert, const std::string& key, const std::string& extra = "",
+                    int port = 0) {
+  if (port == 0) port = world->echo->port();
   std::string cmd = absl::StrCat("printf 'hello\\nbye\\n' | timeout 30 openssl s_client -connect 127.0.0.1:",
-                                 world->echo->port(), " -CAfile ", world->fleet_ca_file, " -cert ", cert, " -key ",
+                                 port, " -CAfile ", world->fleet_ca_file, " -cert ", cert, " -key ",
                                  key, " -verify_return_error -ign_eof ", extra, " 2>&1");
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return "popen failed";
@@ -372,6 +386,99 @@ TEST_F(EndToEndTest, VerifierdStoppedRefusesCleanlyAndServiceResumes) {
   }
   EXPECT_TRUE(echoed) << world->echo->Log();
   EXPECT_TRUE(world->echo->Running());
+}
+
+// Starts signerd on `port` (0 = any) with the echo server's certificate and key as identity "echo-ec", usable by
+// the mTLS PKI's "operator" client.
+void StartSignerd(int port) {
+  std::string config = absl::StrCat(world->dir, "/signerd-", port, ".json");
+  MustWrite(config, absl::StrCat(R"({"listener": {"listen": "127.0.0.1:)", port, R"(", "tls": {"cert_file": ")",
+                                 world->mtls.server_cert, R"(", "key_file": ")", world->mtls.server_key,
+                                 R"(", "ca_file": ")", world->mtls.ca_file, R"(", "verify": true}},
+      "identities": [{"name": "echo-ec", "cert_file": ")", world->server_chain, R"(", "key_file": ")",
+                                 world->server_key, R"(", "allowed_principals": ["operator"]}]})"));
+  auto process = Process::Spawn("signer/signerd", {"--config", config});
+  ASSERT_TRUE(process.ok()) << process.status();
+  absl::Status ready = (*process)->WaitUntilReady();
+  ASSERT_TRUE(ready.ok()) << ready;
+  world->signerd = *std::move(process);
+  world->signerd_port = world->signerd->port();
+}
+
+class RemoteKeyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (world == nullptr) BuildWorld();
+    if (world == nullptr || world->verifierd == nullptr || world->remote_echo != nullptr) return;
+    StartSignerd(0);
+    if (world->signerd == nullptr) return;
+    std::string provider = Runfile("client/provider/sigil.so");
+    std::string provider_dir = provider.substr(0, provider.rfind('/'));
+    auto echo = Process::Spawn(
+        "client/examples/echo_server",
+        {"--listen=127.0.0.1:0", "--cert=" + world->server_chain, "--key_uri=sigil:identity=echo-ec",
+         "--provider_path=" + provider_dir, "--client_ca=" + world->fleet_ca_file,
+         absl::StrCat("--verifier=127.0.0.1:", world->verifierd_port), "--verifier_ca=" + world->mtls.ca_file,
+         "--verifier_cert=" + world->mtls.client_cert, "--verifier_key=" + world->mtls.client_key, "--staple"},
+        {absl::StrCat("SIGIL_SIGNER=127.0.0.1:", world->signerd_port), "SIGIL_CA_FILE=" + world->mtls.ca_file,
+         "SIGIL_CERT_FILE=" + world->mtls.client_cert, "SIGIL_KEY_FILE=" + world->mtls.client_key,
+         "SIGIL_TIMEOUT_MS=3000"});
+    ASSERT_TRUE(echo.ok()) << echo.status();
+    absl::Status ready = (*echo)->WaitUntilReady();
+    ASSERT_TRUE(ready.ok()) << ready;
+    world->remote_echo = *std::move(echo);
+  }
+  void SetUp() override {
+    ASSERT_NE(world, nullptr);
+    ASSERT_NE(world->signerd, nullptr) << "signerd did not start";
+    ASSERT_NE(world->remote_echo, nullptr) << "the remote-key echo server did not start";
+  }
+  static std::string Connect(const std::string& extra = "") {
+    return SClient(world->good_cert, world->good_key, extra, world->remote_echo->port());
+  }
+};
+
+TEST_F(RemoteKeyTest, HandshakeSignedBySignerdIsEchoed) {
+  std::string out = Connect("-status");
+  EXPECT_THAT(out, HasSubstr("Verify return code: 0 (ok)")) << out << world->remote_echo->Log();
+  EXPECT_THAT(out, HasSubstr("hello\nbye\n")) << out;
+  EXPECT_THAT(out, HasSubstr("Cert Status: good")) << out;
+  // The signature came from signerd: its audit log shows a Sign for the identity.
+  EXPECT_THAT(world->signerd->Log(), HasSubstr("audit: Sign caller=operator identity=echo-ec"))
+      << world->signerd->Log();
+}
+
+TEST_F(RemoteKeyTest, RevokedClientStillRejectedWithRemoteKey) {
+  std::string out = SClient(world->revoked_cert, world->revoked_key, "", world->remote_echo->port());
+  EXPECT_THAT(out, HasSubstr("bad certificate")) << out;
+  EXPECT_THAT(out, Not(HasSubstr("hello\nbye\n"))) << out;
+}
+
+TEST_F(RemoteKeyTest, SignerdStoppedFailsHandshakesCleanlyAndServiceResumes) {
+  const int port = world->signerd_port;
+  world->signerd->Kill();
+  std::string out = Connect();
+  EXPECT_THAT(out, Not(HasSubstr("hello\nbye\n"))) << out;
+  // A clean TLS failure: the server could not sign its CertificateVerify and said so with an alert (a crash would
+  // show as a reset or an unexpected EOF instead).
+  EXPECT_THAT(out, HasSubstr("alert internal error")) << out;
+  EXPECT_TRUE(world->remote_echo->Running()) << world->remote_echo->Log();
+  EXPECT_THAT(world->remote_echo->Log(), HasSubstr("handshake failed"));
+  // The server keeps serving: a second attempt fails the same way, not with a refused connection.
+  out = Connect();
+  EXPECT_THAT(out, HasSubstr("alert internal error")) << out;
+  EXPECT_TRUE(world->remote_echo->Running());
+
+  StartSignerd(port);
+  ASSERT_NE(world->signerd, nullptr);
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool echoed = false;
+  while (!echoed && absl::Now() < deadline) {
+    echoed = absl::StrContains(Connect(), "hello\nbye\n");
+    if (!echoed) absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_TRUE(echoed) << world->remote_echo->Log();
+  EXPECT_TRUE(world->remote_echo->Running());
 }
 
 }  // namespace
