@@ -215,7 +215,8 @@ async function main() {
       console.log(`ok    ${arg}: rejected as expected (${problems.length} problems)`);
       passed++;
     } else {
-      console.log(`FAIL  ${arg}: expected a rejection mentioning ${JSON.stringify(missing.length ? missing : expected)};`
+      const wanted = JSON.stringify(missing.length ? missing : expected);
+      console.log(`FAIL  ${arg}: expected a rejection mentioning ${wanted};`
         + ` got:\n${problems.map((p) => `        ${p}`).join("\n") || "        (no problem found)"}`);
       failed++;
     }
