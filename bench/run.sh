@@ -3,12 +3,14 @@
 # token (tools/dev_token.sh plus an RSA key), an OCSP PKI with two local `openssl ocsp` responders, starts signerd
 # and verifierd, and runs every measurement with its baseline in the same run. Nothing here asserts speed.
 #
-# Usage: bench/run.sh [--quick] [--out DIR] [--no-build]
+# Usage: bench/run.sh [--quick] [--fastbuild] [--out DIR] [--no-build]
 #   --quick     seconds instead of minutes: short runs, a 10k-entry cache, few cold leaves (CI smoke: proves the
 #               tools work end to end; its numbers mean nothing)
 #   --out DIR   where results go (default: bench/out/<UTC timestamp>); results.jsonl holds one JSON object per
 #               measurement, summary.md the tables BENCHMARKS.md is made from, logs/ the daemons' and responders'
-#   --no-build  use the binaries already in bazel-bin
+#   --fastbuild build in the normal (fastbuild) configuration instead of -c opt: shares the test build's outputs
+#               (CI smoke); never for numbers anyone reads
+#   --no-build  use the binaries already built (in the same configuration)
 #
 # Exit status: non-zero when a step fails (a daemon does not start, a load run has errors or rejected peers, a
 # single-flight count is not one fetch per link); never because something is slow.
@@ -19,13 +21,15 @@ cd "$ROOT"
 
 quick=0
 build=1
+fastbuild=0
 out=""
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
     --no-build) build=0 ;;
+    --fastbuild) fastbuild=1 ;;
     --out) out=$2; shift ;;
-    -h | --help) sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '6,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -35,6 +39,8 @@ mkdir -p "$out/logs"
 out=$(cd "$out" && pwd)
 RESULTS="$out/results.jsonl"
 : >"$RESULTS"
+# Other work on the machine skews every number: the load average at start and end goes into the summary.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if ((quick)); then
   DURATION=1; WARMUP=0.5; SPEED_SECONDS=1; CACHE_ENTRIES=10000; COLD_LEAVES=20; BURST=100
@@ -46,12 +52,14 @@ say() { echo "bench: $*" >&2; }
 # The daemons fetch from 127.0.0.1; a proxy in the environment must not see those requests.
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
+# Optimized, and without touching the bazel-* symlinks the normal (fastbuild) build owns.
+CONFIG=(-c opt --symlink_prefix=/)
+if ((fastbuild)); then CONFIG=(); fi
 if ((build)); then
-  say "building"
-  # Optimized, and without touching the bazel-* symlinks the normal (fastbuild) build owns.
-  bazel build -c opt --symlink_prefix=/ //signer:signerd //verifier:verifierd //bench:loadgen //bench:cache_bench >&2
+  say "building (${CONFIG[*]:-fastbuild})"
+  bazel build "${CONFIG[@]}" //signer:signerd //verifier:verifierd //bench:loadgen //bench:cache_bench >&2
 fi
-BIN=$(bazel info -c opt --symlink_prefix=/ bazel-bin 2>/dev/null)
+BIN=$(bazel info "${CONFIG[@]}" bazel-bin 2>/dev/null)
 WORK=$(mktemp -d /tmp/sigil-bench.XXXXXX)
 cp "$BIN/signer/signerd" "$BIN/verifier/verifierd" "$BIN/bench/loadgen" "$BIN/bench/cache_bench" "$WORK/"
 
@@ -290,7 +298,8 @@ printf '{"label":"tls handshakes","status":"not measured: no example server in c
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit: $(git rev-parse --short HEAD)"
-  echo "command: bench/run.sh $([[ $quick == 1 ]] && echo --quick)"
+  echo "load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "command: bench/run.sh $([[ $quick == 1 ]] && echo --quick) $([[ $fastbuild == 1 ]] && echo --fastbuild)"
 } >"$out/machine.txt"
 python3 "$ROOT/bench/summarize.py" "$RESULTS" "$out/machine.txt" >"$out/summary.md"
 say "results: $RESULTS, summary: $out/summary.md"
