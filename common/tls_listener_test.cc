@@ -29,7 +29,9 @@ using config::v1::Listener;
 
 class TlsListenerTest : public ::testing::Test {
  protected:
+  // Runs once per suite derived from this fixture; they share one PKI (a second would leak the first).
   static void SetUpTestSuite() {
+    if (pki_ != nullptr) return;
     auto pki = testing::MakeMtlsPki(testing::MakeTestDir("tls_listener"));
     ASSERT_TRUE(pki.ok()) << pki.status();
     pki_ = new testing::MtlsPki(*std::move(pki));
