@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <deque>
 #include <memory>
 #include <ostream>
 #include <optional>
@@ -948,7 +949,11 @@ constexpr char kGoodListener[] = R"("listener": {"listen": "127.0.0.1:0", "tls":
     "cert_file": "$CERT", "key_file": "$KEY", "ca_file": "$CA"}})";
 
 // Static storage for the cases' JSON (gtest keeps the parameters for the program's lifetime).
-std::string* Json(std::string s) { return new std::string(std::move(s)); }
+// Kept reachable for the whole run (the cases hold c_str()), so LeakSanitizer does not report them.
+std::string* Json(std::string s) {
+  static auto* kept = new std::deque<std::string>();
+  return &kept->emplace_back(std::move(s));
+}
 
 const std::vector<BadConfigCase>& BadConfigCases() {
   static const auto* cases = new std::vector<BadConfigCase>{
