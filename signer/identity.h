@@ -57,6 +57,9 @@ class Identity {
   const std::vector<std::string>& allowed_principals() const { return allowed_principals_; }
   // How often the periodic refresh looks this identity up; zero when it never does.
   absl::Duration refresh_interval() const { return refresh_interval_; }
+  // The credential store this identity is looked up in; null for key_file identities. Set at creation and
+  // never replaced, so it lives as long as the identity (for scrape-time metrics of the store).
+  const KeyStore* key_store() const { return key_store_.get(); }
 
   // The version in service now. Never null.
   std::shared_ptr<const IdentityVersion> current() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -2,7 +2,10 @@
 // Wiring only: config → identities (stores) → signing pool, refresher → service → server → wait for
 // SIGTERM/SIGINT (SIGHUP looks every store-backed identity up again).
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -20,6 +23,7 @@
 #include "signer/identity_refresher.h"
 #include "signer/signer_service.h"
 #include "signer/signing_pool.h"
+#include "signer/stores/pkcs11/pkcs11_key_store.h"
 #include "signer/stores/registry.h"
 
 ABSL_FLAG(std::string, config, "", "signerd configuration file (JSON, sigil.config.v1.SignerConfig)");
@@ -75,7 +79,16 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   if (metrics_options->enabled()) {
     interceptors = sigil::MetricsInterceptors();
-    auto started = sigil::MetricsServer::Start(*metrics_options);
+    // Token gauges and counters of the PKCS#11 identities (the stores live in `identities`, declared first).
+    std::vector<std::pair<std::string, const sigil::signer::Pkcs11KeyStore*>> tokens;
+    for (const sigil::signer::Identity* identity : (*identities)->All()) {
+      if (const auto* store = dynamic_cast<const sigil::signer::Pkcs11KeyStore*>(identity->key_store())) {
+        tokens.emplace_back(identity->name(), store);
+      }
+    }
+    auto collector = std::make_shared<sigil::ScrapeCollector>();
+    if (!tokens.empty()) collector->Add(sigil::signer::Pkcs11TokenMetrics(std::move(tokens)));
+    auto started = sigil::MetricsServer::Start(*metrics_options, {collector});
     if (!started.ok()) return Fail(started.status());
     metrics = *std::move(started);
     sigil::LogInfo(absl::StrCat("signerd metrics served on ", metrics_options->listen, " (metrics port ",

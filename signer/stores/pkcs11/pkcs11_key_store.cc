@@ -179,4 +179,39 @@ absl::StatusOr<std::unique_ptr<SigningKey>> Pkcs11KeyStore::OpenKey(const StoreC
   return std::unique_ptr<SigningKey>(std::move(key));
 }
 
+ScrapeCallback Pkcs11TokenMetrics(std::vector<std::pair<std::string, const Pkcs11KeyStore*>> stores) {
+  return [stores = std::move(stores)] {
+    std::vector<Sample> present, logins, sessions, losses, recoveries, reinitializations, peak;
+    for (const auto& [identity, store] : stores) {
+      const pkcs11::TokenStats stats = store->token_stats();
+      std::vector<std::pair<std::string, std::string>> labels = {{"identity", identity},
+                                                                 {"token", store->token().label()}};
+      // Pkcs11Token counts a loss each time it stops treating the token as present and a recovery each
+      // time it finds the token again (it starts present), under one lock with stats(): it is in service
+      // exactly when the two are equal.
+      present.push_back({labels, stats.losses == stats.recoveries ? 1.0 : 0.0});
+      logins.push_back({labels, static_cast<double>(stats.logins)});
+      sessions.push_back({labels, static_cast<double>(stats.sessions_opened)});
+      losses.push_back({labels, static_cast<double>(stats.losses)});
+      recoveries.push_back({labels, static_cast<double>(stats.recoveries)});
+      reinitializations.push_back({labels, static_cast<double>(stats.module_reinitializations)});
+      peak.push_back({labels, static_cast<double>(stats.peak_ops_in_flight)});
+    }
+    return std::vector<prometheus::MetricFamily>{
+        GaugeFamily("sigil_pkcs11_token_present",
+                    "1 while the identity's PKCS#11 token is in service, 0 from a detected loss until it is found.",
+                    present),
+        CounterFamily("sigil_pkcs11_logins_total", "Successful C_Login calls on the token, the first included.",
+                      logins),
+        CounterFamily("sigil_pkcs11_sessions_opened_total", "PKCS#11 sessions opened on the token.", sessions),
+        CounterFamily("sigil_pkcs11_token_losses_total", "Times the token was lost (its sessions dropped).", losses),
+        CounterFamily("sigil_pkcs11_token_recoveries_total", "Times the token was found again after a loss.",
+                      recoveries),
+        CounterFamily("sigil_pkcs11_module_reinitializations_total",
+                      "PKCS#11 module re-initialisations made to find the lost token.", reinitializations),
+        GaugeFamily("sigil_pkcs11_peak_ops_in_flight", "Most operations seen in flight at once on the token.", peak),
+    };
+  };
+}
+
 }  // namespace sigil::signer

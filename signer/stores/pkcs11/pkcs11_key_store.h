@@ -23,10 +23,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics.h"
 #include "sigil/config/v1/signer.pb.h"
 #include "signer/key_store.h"
 #include "signer/stores/pkcs11/pkcs11_signing_key.h"
@@ -83,6 +85,21 @@ class Pkcs11KeyStore : public KeyStore {
   // Empty when not configured.
   const std::string ca_file_;
 };
+
+// Scrape-time metrics (common/metrics.h ScrapeCollector) of the tokens behind `stores`, each given with the
+// name of the identity that uses it (two identities on one token label have a Pkcs11Token each, so the
+// `identity` label keeps their series apart). Families, labelled {identity, token=<token label>}:
+//   sigil_pkcs11_token_present                  gauge   1 while the token is in service, 0 from a detected
+//                                                       loss until it is found again (not probed at scrape)
+//   sigil_pkcs11_logins_total                   counter successful C_Login calls, the first one included
+//   sigil_pkcs11_sessions_opened_total          counter
+//   sigil_pkcs11_token_losses_total             counter
+//   sigil_pkcs11_token_recoveries_total         counter
+//   sigil_pkcs11_module_reinitializations_total counter
+//   sigil_pkcs11_peak_ops_in_flight             gauge   most operations seen in flight at once
+// The callback reads only token_stats() (no PKCS#11 call), so a scrape never waits for a token. Every store
+// must outlive the MetricsServer exposing the collector.
+ScrapeCallback Pkcs11TokenMetrics(std::vector<std::pair<std::string, const Pkcs11KeyStore*>> stores);
 
 // Reads ca_file's PEM certificates as DER. `option` names the option in messages.
 absl::StatusOr<std::vector<std::string>> ReadCaFile(const std::string& path, absl::string_view option);
