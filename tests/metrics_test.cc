@@ -1,14 +1,18 @@
 // The metrics endpoint of the real daemons: `signerd` and `verifierd` run as processes with
 // `metrics.listen` set, are driven over mTLS gRPC (Health, Sign, VerifyPeer and GetStaple against a real
 // `openssl ocsp` responder), and /metrics is scraped over HTTP (libcurl). Checks the named series, their
-// labels and their counts; and that a bad metrics.listen stops start-up with the exact message.
+// labels and their counts (signerd with a PEM key and with a SoftHSM2 token made by tools/dev_token.sh);
+// and that a bad metrics.listen stops start-up with the exact message.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -38,6 +42,7 @@ using ::sigil::testing::SampleSum;
 using ::sigil::testing::SampleValue;
 using ::sigil::testing::ScrapeMetrics;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr absl::Duration kReadyTimeout = absl::Seconds(20);
 
@@ -244,6 +249,93 @@ TEST_F(MetricsEndpointTest, SignerdCountsRpcsAndSignLatencyByStore) {
   // never blocks, so nothing waited for the signing pool.
   EXPECT_EQ(SampleValue(*text, "sigil_sign_seconds_count", {{"store", "PEM"}, {"phase", "exec"}}), 2) << *text;
   EXPECT_EQ(SampleValue(*text, "sigil_sign_seconds_count", {{"phase", "queue"}}), std::nullopt) << *text;
+  // No PKCS#11 identity, no token series.
+  EXPECT_THAT(*text, Not(HasSubstr("sigil_pkcs11_"))) << *text;
+}
+
+// A store that may block (PKCS#11 on SoftHSM2, provisioned by the quickstart's tools/dev_token.sh) signs on
+// the signing pool, so each signature is observed twice: the wait for the pool and the time in the token.
+// The token's own counters are exported per identity.
+TEST_F(MetricsEndpointTest, SignerdSplitsPkcs11SignLatencyIntoQueueAndExecAndExportsTokenStats) {
+  const std::string pki_dir = dir_ + "/dev-pki";
+  const std::string token_dir = dir_ + "/token";
+  ASSERT_EQ(mkdir(pki_dir.c_str(), 0700), 0);
+  // tools/dev_token.sh issues the token's certificate with a dev_pki.sh-style CA: ca.pem + ca-key.pem.
+  ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca.pem", pki_.ca.CertPem()).ok());
+  ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca-key.pem", pki_.ca.KeyPem()).ok());
+  const std::string command = absl::StrCat(Runfile("tools/dev_token.sh"), " ", pki_dir, " ", token_dir, " >",
+                                           dir_, "/dev_token.log 2>&1");
+  if (std::system(command.c_str()) != 0) {
+    auto log = testing::ReadFile(dir_ + "/dev_token.log");
+    FAIL() << "tools/dev_token.sh failed: " << (log.ok() ? *log : log.status().ToString());
+  }
+  // signerd inherits it; SoftHSM2 reads it when the module is loaded.
+  ASSERT_EQ(setenv("SOFTHSM2_CONF", (token_dir + "/softhsm2.conf").c_str(), 1), 0);
+  std::unique_ptr<Daemon> signerd = Start("signer/signerd", "signerd-hsm", absl::StrCat("{", kListener, R"(,
+      "metrics": {"listen": "127.0.0.1:0"},
+      "identities": [{"name": "hsm", "cert_store": "pkcs11", "cert_match": "dev-hsm",
+                      "pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "sigil-dev",
+                                 "pin_file": "$DIR/token/pin"},
+                      "allowed_principals": ["operator"]}]})"));
+  unsetenv("SOFTHSM2_CONF");
+  ASSERT_NE(signerd, nullptr);
+
+  auto stub = signer::v1::Signer::NewStub(Channel(*signerd));
+  signer::v1::SignRequest request;
+  request.set_identity("hsm");
+  request.set_scheme(0x0403);
+  request.set_digest(std::string(32, 'd'));
+  constexpr int kSigns = 3;
+  for (int i = 0; i < kSigns; ++i) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    signer::v1::SignResponse response;
+    grpc::Status status = stub->Sign(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_FALSE(response.signature().empty());
+  }
+  // A batch goes through the pool one signature at a time.
+  constexpr int kBatchItems = 2;
+  {
+    grpc::ClientContext context;
+    Deadline(&context);
+    signer::v1::SignBatchRequest batch;
+    for (int i = 0; i < kBatchItems; ++i) *batch.add_requests() = request;
+    signer::v1::SignBatchResponse response;
+    grpc::Status status = stub->SignBatch(&context, batch, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.results_size(), kBatchItems);
+    for (const auto& result : response.results()) EXPECT_EQ(result.code(), 0) << result.message();
+  }
+
+  auto text = ScrapeMetrics(signerd->metrics_port());
+  ASSERT_TRUE(text.ok()) << text.status();
+  const std::string& t = *text;
+  EXPECT_EQ(SampleValue(t, "sigil_sign_seconds_count", {{"store", "PKCS11"}, {"phase", "queue"}}),
+            kSigns + kBatchItems)
+      << t;
+  EXPECT_EQ(SampleValue(t, "sigil_sign_seconds_count", {{"store", "PKCS11"}, {"phase", "exec"}}),
+            kSigns + kBatchItems)
+      << t;
+  EXPECT_EQ(SampleValue(t, "sigil_sign_seconds_count", {{"store", "PEM"}}), std::nullopt) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_grpc_server_handled_total",
+                        {{"method", "sigil.signer.v1.Signer/Sign"}, {"code", "OK"}}),
+            kSigns)
+      << t;
+
+  // The token: in service, logged in once (SoftHSM2 keeps the login while any session is open), never lost.
+  const std::map<std::string, std::string> token = {{"identity", "hsm"}, {"token", "sigil-dev"}};
+  EXPECT_EQ(SampleValue(t, "sigil_pkcs11_token_present", token), 1) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_pkcs11_logins_total", token), 1) << t;
+  EXPECT_GE(SampleValue(t, "sigil_pkcs11_sessions_opened_total", token).value_or(0), 1) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_pkcs11_token_losses_total", token), 0) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_pkcs11_token_recoveries_total", token), 0) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_pkcs11_module_reinitializations_total", token), 0) << t;
+  // Signatures were made, so at least one operation was in flight; never more than the pool's threads.
+  auto peak = SampleValue(t, "sigil_pkcs11_peak_ops_in_flight", token);
+  ASSERT_TRUE(peak.has_value()) << t;
+  EXPECT_GE(*peak, 1) << t;
+  EXPECT_LE(*peak, 4) << t;
 }
 
 TEST_F(MetricsEndpointTest, VerifierdCountsFetchesCacheStaplesAndAdvisories) {
