@@ -2,22 +2,17 @@
 // the test's runfiles) on 127.0.0.1 with a mutual-TLS test PKI, and are driven over gRPC the way fleet
 // servers and operators use them: health, server reflection, signing, authorization, the audit log,
 // the stubbed verifier RPCs, clean shutdown on SIGTERM / SIGINT, and start-up refusal of bad configs.
-#include <fcntl.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <deque>
 #include <memory>
 #include <ostream>
-#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -49,6 +44,7 @@
 #include "signer/signature_scheme.h"
 #include "tests/pki/mtls_pki.h"
 #include "tests/pki/test_pki.h"
+#include "tests/process/process.h"
 
 namespace sigil {
 namespace {
@@ -67,153 +63,20 @@ void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(absl::ToChronoTime(absl::Now() + kRpcDeadline));
 }
 
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
+// Starts `binary` (a runfiles-relative path such as "signer/signerd") with `args`; output in a log under TEST_TMPDIR.
+absl::StatusOr<std::unique_ptr<testing::Process>> SpawnDaemon(const std::string& binary,
+                                                               std::vector<std::string> args) {
+  args.insert(args.begin(), testing::Runfile(binary));
+  return testing::Process::Spawn(std::move(args));
 }
 
-// A daemon binary from the test's runfiles: $TEST_SRCDIR/$TEST_WORKSPACE/<relative>, else <relative>
-// (under Bazel the working directory is that runfiles root).
-std::string Runfile(const std::string& relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) {
-    std::string path = absl::StrCat(srcdir, "/", workspace, "/", relative);
-    if (access(path.c_str(), X_OK) == 0) return path;
-  }
-  return relative;
-}
+// A daemon that is serving: its process (SIGKILLed and reaped when this goes away) and its gRPC port.
+struct Daemon {
+  std::unique_ptr<testing::Process> process;
+  int port = 0;
 
-std::string ReadLog(const std::string& path) {
-  auto contents = testing::ReadFile(path);
-  return contents.ok() ? *contents : std::string();
-}
-
-// One daemon process. stdout and stderr go to a log file under TEST_TMPDIR. The destructor SIGKILLs the
-// process if it is still running, so no test leaves a daemon behind.
-class Daemon {
- public:
-  // Starts `binary` (a runfiles-relative path such as "signer/signerd") with `args`.
-  static absl::StatusOr<std::unique_ptr<Daemon>> Spawn(const std::string& binary,
-                                                       const std::vector<std::string>& args) {
-    static std::atomic<int> counter{0};
-    std::string path = Runfile(binary);
-    std::string base = binary.substr(binary.rfind('/') + 1);
-    std::string log_path = absl::StrCat(TempDir(), "/", base, "-", counter++, ".log");
-    int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return absl::InternalError(absl::StrCat("cannot create ", log_path));
-    // Everything the child needs is prepared before fork: after fork only async-signal-safe calls.
-    std::vector<std::string> argv_strings = {path};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& s : argv_strings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-      close(log_fd);
-      return absl::InternalError("fork failed");
-    }
-    if (pid == 0) {
-      // Die with the test process even if it is killed before its destructors run.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(126);
-      dup2(log_fd, STDOUT_FILENO);
-      dup2(log_fd, STDERR_FILENO);
-      int null_fd = open("/dev/null", O_RDONLY);
-      if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      execv(argv[0], argv.data());
-      static const char kExecFailed[] = "daemons_test: execv failed\n";
-      ssize_t unused = write(STDERR_FILENO, kExecFailed, sizeof(kExecFailed) - 1);
-      (void)unused;
-      _exit(127);
-    }
-    close(log_fd);
-    return std::unique_ptr<Daemon>(new Daemon(pid, std::move(log_path)));
-  }
-
-  ~Daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  const std::string& log_path() const { return log_path_; }
-  std::string Log() const { return ReadLog(log_path_); }
-
-  // Polls the log until it shows "Server is ready" and the port line, the process exits, or the
-  // deadline passes.
-  absl::Status WaitUntilReady(absl::Duration timeout = kReadyTimeout) {
-    absl::Time deadline = absl::Now() + timeout;
-    while (true) {
-      std::string log = Log();
-      if (log.find("Server is ready") != std::string::npos) {
-        // "<daemon> listening on 127.0.0.1:0 (port 41234); ..."
-        std::smatch match;
-        static const std::regex kPort(R"(listening on \S+ \(port (\d+)\))");
-        if (!std::regex_search(log, match, kPort) || !absl::SimpleAtoi(match[1].str(), &port_) ||
-            port_ <= 0) {
-          return absl::InternalError(absl::StrCat("ready, but no '(port N)' in the log:\n", log));
-        }
-        return absl::OkStatus();
-      }
-      if (auto exit = TryReap(); exit.has_value()) {
-        return absl::InternalError(
-            absl::StrCat("exited (wait status ", *exit, ") before it was ready; log:\n", Log()));
-      }
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrCat("not ready after ", absl::FormatDuration(timeout),
-                                                        "; log:\n", log));
-      }
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-  }
-
-  int port() const { return port_; }
-  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
-
-  void Signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
-  }
-
-  // Waits for the process to exit and returns its wait status; DEADLINE_EXCEEDED if it is still running.
-  absl::StatusOr<int> WaitForExit(absl::Duration timeout = kExitTimeout) {
-    absl::Time deadline = absl::Now() + timeout;
-    while (true) {
-      if (auto exit = TryReap(); exit.has_value()) return *exit;
-      if (pid_ <= 0) return absl::FailedPreconditionError("already reaped");
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("still running ", absl::FormatDuration(timeout), " later; log:\n", Log()));
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  }
-
- private:
-  Daemon(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
-
-  // The wait status if the process has exited (reaping it), else nothing.
-  std::optional<int> TryReap() {
-    if (pid_ <= 0) return std::nullopt;
-    int status = 0;
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r != pid_) return std::nullopt;
-    pid_ = -1;
-    return status;
-  }
-
-  pid_t pid_;
-  const std::string log_path_;
-  int port_ = 0;
+  std::string target() const { return absl::StrCat("127.0.0.1:", port); }
+  std::string Log() const { return process->Log(); }
 };
 
 // Lines of `log` that contain `needle`.
@@ -312,7 +175,7 @@ std::string Expand(const std::string& json) {
 // Writes `json` (expanded) to a new config file and returns its path.
 std::string WriteConfig(const std::string& name, const std::string& json) {
   static std::atomic<int> counter{0};
-  std::string path = absl::StrCat(TempDir(), "/", name, "-", counter++, ".json");
+  std::string path = absl::StrCat(testing::TempDir(), "/", name, "-", counter++, ".json");
   absl::Status s = testing::WriteFile(path, Expand(json));
   EXPECT_TRUE(s.ok()) << s;
   return path;
@@ -334,17 +197,20 @@ std::string VerifierConfigJson() { return absl::StrCat("{", kListener, "}"); }
 // Starts a daemon with a config and waits until it is ready; nullptr (with a test failure) otherwise.
 std::unique_ptr<Daemon> StartDaemon(const std::string& binary, const std::string& config_json) {
   std::string config = WriteConfig(binary.substr(binary.rfind('/') + 1), config_json);
-  auto daemon = Daemon::Spawn(binary, {"--config", config});
-  if (!daemon.ok()) {
-    ADD_FAILURE() << binary << ": " << daemon.status();
+  auto process = SpawnDaemon(binary, {"--config", config});
+  if (!process.ok()) {
+    ADD_FAILURE() << binary << ": " << process.status();
     return nullptr;
   }
-  absl::Status ready = (*daemon)->WaitUntilReady();
-  if (!ready.ok()) {
-    ADD_FAILURE() << binary << ": " << ready;
+  absl::StatusOr<int> port = testing::WaitForDaemonReady(**process, kReadyTimeout);
+  if (!port.ok()) {
+    ADD_FAILURE() << binary << ": " << port.status();
     return nullptr;
   }
-  return *std::move(daemon);
+  auto daemon = std::make_unique<Daemon>();
+  daemon->process = *std::move(process);
+  daemon->port = *port;
+  return daemon;
 }
 
 enum class As { kOperator, kOtherService, kNoCertificate, kForeignCa };
@@ -670,9 +536,9 @@ class SignerdStoresTest : public ::testing::Test {
     ASSERT_EQ(mkdir(pki_dir.c_str(), 0700), 0);
     ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca.pem", Pki().mtls.ca.CertPem()).ok());
     ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca-key.pem", Pki().mtls.ca.KeyPem()).ok());
-    std::string command = absl::StrCat(Runfile("tools/dev_token.sh"), " ", pki_dir, " ", *token_dir_,
+    std::string command = absl::StrCat(testing::Runfile("tools/dev_token.sh"), " ", pki_dir, " ", *token_dir_,
                                        " >", dir, "/dev_token.log 2>&1");
-    ASSERT_EQ(std::system(command.c_str()), 0) << ReadLog(dir + "/dev_token.log");
+    ASSERT_EQ(std::system(command.c_str()), 0) << testing::ReadFile(dir + "/dev_token.log").value_or("");
     ASSERT_EQ(setenv("SOFTHSM2_CONF", (*token_dir_ + "/softhsm2.conf").c_str(), 1), 0);
     ASSERT_TRUE(WriteStoreLeaf("gen1", absl::ToUnixSeconds(absl::Now()) - 7200).ok());
 
@@ -771,7 +637,7 @@ TEST_F(SignerdStoresTest, SighupServesARotatedCertificate) {
   ASSERT_FALSE(before.empty());
   ASSERT_TRUE(WriteStoreLeaf("gen2", absl::ToUnixSeconds(absl::Now()) - 60).ok());
   EXPECT_EQ(Leaf("rotating"), before) << "refresh_interval 0: nothing changes until SIGHUP";
-  signerd_->Signal(SIGHUP);
+  signerd_->process->Signal(SIGHUP);
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   std::string after = before;
   while (after == before && absl::Now() < deadline) {
@@ -875,8 +741,8 @@ void ExpectCleanStop(const std::string& binary, const std::string& config_json, 
   ASSERT_TRUE(status.ok()) << StatusText(status);
 
   absl::Time sent = absl::Now();
-  daemon->Signal(sig);
-  absl::StatusOr<int> exit = daemon->WaitForExit(kExitTimeout);
+  daemon->process->Signal(sig);
+  absl::StatusOr<int> exit = daemon->process->Wait(kExitTimeout);
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_TRUE(WIFEXITED(*exit)) << "wait status " << *exit << "; log:\n" << daemon->Log();
   EXPECT_EQ(WEXITSTATUS(*exit), 0) << daemon->Log();
@@ -923,9 +789,9 @@ TEST_P(BadConfigTest, ExitsWithStatusOneAndTheMessage) {
     config_path = WriteConfig(absl::StrCat("bad-", c.name), c.config);
     args = {"--config", config_path};
   }
-  auto daemon = Daemon::Spawn(c.binary, args);
+  auto daemon = SpawnDaemon(c.binary, args);
   ASSERT_TRUE(daemon.ok()) << daemon.status();
-  absl::StatusOr<int> exit = (*daemon)->WaitForExit(kExitTimeout);
+  absl::StatusOr<int> exit = (*daemon)->Wait(kExitTimeout);
   ASSERT_TRUE(exit.ok()) << exit.status();
   std::string log = (*daemon)->Log();
   ASSERT_TRUE(WIFEXITED(*exit)) << "wait status " << *exit << "; log:\n" << log;
