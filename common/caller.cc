@@ -2,17 +2,21 @@
 
 #include <openssl/x509v3.h>
 
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "common/openssl_util.h"
 
 namespace sigil {
+namespace {
 
-Caller CallerFromAuthContext(const grpc::AuthContext* context) {
+// The caller a verified client certificate (PEM) describes. `pem` is the handshake's verified certificate.
+Caller CallerFromPem(absl::string_view pem) {
   Caller caller;
   caller.label = "anonymous";
-  if (context == nullptr || !context->IsPeerAuthenticated()) return caller;
-  std::vector<grpc::string_ref> pems = context->FindPropertyValues("x509_pem_cert");
-  if (pems.empty()) return caller;
-  auto certs = ParsePemCertificates(absl::string_view(pems[0].data(), pems[0].size()), "peer");
+  auto certs = ParsePemCertificates(pem, "peer");
   if (!certs.ok()) return caller;
   X509* cert = (*certs)[0].get();
   caller.authenticated = true;
@@ -40,6 +44,37 @@ Caller CallerFromAuthContext(const grpc::AuthContext* context) {
     }
   }
   if (!caller.principals.empty()) caller.label = caller.principals.back();
+  return caller;
+}
+
+// Parsing the certificate costs more than a whole small RPC in OpenSSL 3.0 (its public key goes through the
+// provider decoders, which take global locks), and every RPC of a connection carries the same certificate:
+// callers are remembered by their certificate's PEM (a pure function of it). Bounded: cleared when full.
+constexpr size_t kMaxRememberedCallers = 1024;
+absl::Mutex callers_mu(absl::kConstInit);
+absl::flat_hash_map<std::string, Caller>* remembered_callers ABSL_GUARDED_BY(callers_mu) = nullptr;
+
+}  // namespace
+
+Caller CallerFromAuthContext(const grpc::AuthContext* context) {
+  Caller anonymous;
+  anonymous.label = "anonymous";
+  if (context == nullptr || !context->IsPeerAuthenticated()) return anonymous;
+  std::vector<grpc::string_ref> pems = context->FindPropertyValues("x509_pem_cert");
+  if (pems.empty()) return anonymous;
+  const absl::string_view pem(pems[0].data(), pems[0].size());
+  {
+    absl::ReaderMutexLock lock(&callers_mu);
+    if (remembered_callers != nullptr) {
+      auto it = remembered_callers->find(pem);
+      if (it != remembered_callers->end()) return it->second;
+    }
+  }
+  Caller caller = CallerFromPem(pem);
+  absl::MutexLock lock(&callers_mu);
+  if (remembered_callers == nullptr) remembered_callers = new absl::flat_hash_map<std::string, Caller>();
+  if (remembered_callers->size() >= kMaxRememberedCallers) remembered_callers->clear();
+  remembered_callers->emplace(std::string(pem), caller);
   return caller;
 }
 
