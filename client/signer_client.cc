@@ -19,7 +19,7 @@ absl::Status ToAbsl(const grpc::Status& status) {
 
 absl::Status ValidateOptions(const SignerClientOptions& options) {
   if (options.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("timeout must be positive");
-  if (options.max_attempts < 1) return absl::InvalidArgumentError("max_attempts must be at least 1");
+  if (options.max_attempts < 0) return absl::InvalidArgumentError("max_attempts must not be negative");
   if (options.initial_backoff < absl::ZeroDuration() || options.max_backoff < options.initial_backoff) {
     return absl::InvalidArgumentError("backoff must satisfy 0 <= initial_backoff <= max_backoff");
   }
@@ -30,7 +30,10 @@ absl::Status ValidateOptions(const SignerClientOptions& options) {
 
 absl::StatusOr<std::unique_ptr<SignerClient>> SignerClient::Create(const SignerClientOptions& options) {
   SIGIL_RETURN_IF_ERROR(ValidateOptions(options));
-  SIGIL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, MakeChannel(options.channel));
+  ChannelOptions channel_options = options.channel;
+  // This class retries UNAVAILABLE itself (see the header): no second layer of retries in the channel.
+  channel_options.retry.max_attempts = 1;
+  SIGIL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, MakeChannel(channel_options));
   return std::unique_ptr<SignerClient>(new SignerClient(std::move(channel), options));
 }
 
@@ -48,20 +51,27 @@ template <typename Attempt>
 absl::Status SignerClient::CallWithRetry(Attempt attempt) const {
   const absl::Time deadline = absl::Now() + options_.timeout;
   absl::Duration backoff = options_.initial_backoff;
-  absl::Status status;
+  absl::Status last_unavailable;
   for (int i = 1;; ++i) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    status = ToAbsl(attempt(&context));
-    if (status.code() != absl::StatusCode::kUnavailable || i >= options_.max_attempts) break;
-    absl::Duration left = deadline - absl::Now();
-    if (left <= backoff) break;  // No time for another attempt after the sleep.
-    absl::SleepFor(backoff);
+    absl::Status status = ToAbsl(attempt(&context));
+    if (status.code() == absl::StatusCode::kDeadlineExceeded && !last_unavailable.ok()) {
+      // The deadline passed during a retry (e.g. while the channel was still connecting): report why the
+      // call needed retrying rather than the deadline it ran into.
+      return last_unavailable;
+    }
+    if (status.code() != absl::StatusCode::kUnavailable) return status;
+    last_unavailable = status;
+    if (options_.max_attempts > 0 && i >= options_.max_attempts) return status;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return status;
+    // Never sleep through the deadline: keep half of what is left for one more attempt.
+    absl::SleepFor(std::min(backoff, left / 2));
     backoff = std::min(backoff * 2, options_.max_backoff);
     // A signerd that was down may be back: connect now rather than after the channel's reconnect backoff.
     grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
   }
-  return status;
 }
 
 absl::StatusOr<std::vector<signer::v1::Identity>> SignerClient::ListIdentities() const {

@@ -2,11 +2,21 @@
 //
 // Every call carries a deadline (SignerClientOptions::timeout) that bounds the whole call, retries
 // included. A call that fails with UNAVAILABLE (signerd down or restarting, the credential store
-// unreachable) is retried with exponential backoff while attempts and time remain; before each retry the
-// channel's reconnect backoff is reset, so a signerd that has come back is reached at once instead of after
-// gRPC's growing reconnect delay. Every other status (NOT_FOUND, INVALID_ARGUMENT, PERMISSION_DENIED,
-// DEADLINE_EXCEEDED, ...) is returned unchanged on its first occurrence. gRPC status codes map one to one
-// onto absl::StatusCode.
+// unreachable) is retried with exponential backoff until the deadline (or max_attempts, when set); before
+// each retry the channel's reconnect backoff is reset, so a signerd that has come back is reached at once
+// instead of after gRPC's growing reconnect delay. Every other status (NOT_FOUND, INVALID_ARGUMENT,
+// PERMISSION_DENIED, DEADLINE_EXCEEDED, ...) is returned unchanged on its first occurrence. gRPC status codes
+// map one to one onto absl::StatusCode.
+//
+// Recovery contract: if signerd is reachable again at some point before a call's deadline, the call
+// succeeds (given time for one connection and one RPC). This is why the retrying is done here and only
+// here: Create() turns the channel's own gRPC retryPolicy off (ChannelOptions::retry is ignored), so
+// attempts do not multiply (4 SignerClient attempts x 4 gRPC attempts) and the number of attempts is not
+// capped by a count that a slow reconnect (a loaded host, a sanitizer build) can exhaust before signerd is
+// reachable. Retry attempts do not use wait_for_ready: an attempt made while the channel is still
+// disconnected fails fast and is retried after the backoff, so a signerd that stays down yields UNAVAILABLE
+// (not DEADLINE_EXCEEDED) at the deadline. A channel passed to CreateWithChannel keeps whatever retry
+// policy it was made with.
 //
 // Thread-safe: one SignerClient may be used from any number of threads at once.
 #ifndef SIGIL_CLIENT_SIGNER_CLIENT_H_
@@ -31,11 +41,13 @@ struct SignerClientOptions {
   ChannelOptions channel;
   // Deadline of one call, all its attempts and backoff sleeps included. Must be positive.
   absl::Duration timeout = absl::Seconds(5);
-  // Attempts per call (1 = no retry). Must be at least 1.
-  int max_attempts = 4;
-  // Sleep before the first retry; doubles per retry up to max_backoff, never past the deadline.
+  // Attempts per call: 0 (the default) = retry UNAVAILABLE until the deadline; n >= 1 = at most n attempts
+  // (1 = no retry). Must not be negative.
+  int max_attempts = 0;
+  // Sleep before the first retry; doubles per retry up to max_backoff, never past the deadline. max_backoff
+  // is also the longest a returned signerd waits unused by a call that is retrying.
   absl::Duration initial_backoff = absl::Milliseconds(50);
-  absl::Duration max_backoff = absl::Milliseconds(800);
+  absl::Duration max_backoff = absl::Milliseconds(500);
 };
 
 // An identity's certificate chain as signerd serves it.
@@ -48,7 +60,8 @@ struct CertificateChain {
 
 class SignerClient {
  public:
-  // Creates the channel with MakeChannel (no connection is made yet). INVALID_ARGUMENT for bad options,
+  // Creates the channel with MakeChannel, with its gRPC retryPolicy off (see above; no connection is made
+  // yet). INVALID_ARGUMENT for bad options,
   // NOT_FOUND / FAILED_PRECONDITION / INVALID_ARGUMENT for unreadable or malformed PEM files.
   static absl::StatusOr<std::unique_ptr<SignerClient>> Create(const SignerClientOptions& options);
 
@@ -81,8 +94,9 @@ class SignerClient {
  private:
   SignerClient(std::shared_ptr<grpc::Channel> channel, const SignerClientOptions& options);
 
-  // Runs `attempt(context)` until it succeeds, fails with a status other than UNAVAILABLE, attempts run
-  // out, or the deadline passes. Each attempt gets a fresh context with the call's overall deadline.
+  // Runs `attempt(context)` until it succeeds, fails with a status other than UNAVAILABLE, max_attempts run
+  // out, or the deadline passes. Each attempt gets a fresh context with the call's overall deadline. When
+  // the deadline passes during a retry, the last UNAVAILABLE is returned (signerd never answered).
   template <typename Attempt>
   absl::Status CallWithRetry(Attempt attempt) const;
 

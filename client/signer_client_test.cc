@@ -6,10 +6,14 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "sigil/signer/v1/signer.grpc.pb.h"
@@ -118,6 +122,18 @@ TEST_F(SignerClientTest, UnavailableIsSurfacedAfterMaxAttempts) {
   EXPECT_EQ(fake_.calls, 3);
 }
 
+// The default (max_attempts 0) retries until the deadline, however many attempts that takes.
+TEST_F(SignerClientTest, UnavailableIsRetriedUntilTheDeadline) {
+  fake_.Script(std::deque<grpc::Status>(100000, grpc::Status(grpc::StatusCode::UNAVAILABLE, "store unreachable")));
+  SignerClientOptions options;
+  options.timeout = absl::Milliseconds(300);
+  auto signature = Client(options)->Sign("dev-rsa", 0x0804, std::string(32, 'd'));
+  EXPECT_EQ(signature.status().code(), absl::StatusCode::kUnavailable) << signature.status();
+  EXPECT_EQ(signature.status().message(), "store unreachable");
+  // Backoff 1, 2, 4, 4, ... ms within 300 ms: far more than the 4 attempts of a fixed count.
+  EXPECT_GT(fake_.calls, 10);
+}
+
 TEST_F(SignerClientTest, NotFoundIsNotRetried) {
   fake_.Script({grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown identity")});
   auto chain = Client()->GetCertificateChain("nope");
@@ -165,7 +181,7 @@ TEST(SignerClientOptionsTest, BadOptionsAreRejected) {
   options.timeout = absl::ZeroDuration();
   EXPECT_EQ(SignerClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
   options.timeout = absl::Seconds(1);
-  options.max_attempts = 0;
+  options.max_attempts = -1;
   EXPECT_EQ(SignerClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
   options.max_attempts = 1;
   options.channel.target.clear();
@@ -184,6 +200,75 @@ TEST(SignerClientNetworkTest, UnreachableSignerIsUnavailable) {
   ASSERT_TRUE(client.ok()) << client.status();
   auto chain = (*client)->GetCertificateChain("dev-rsa");
   EXPECT_EQ(chain.status().code(), absl::StatusCode::kUnavailable) << chain.status();
+}
+
+// A port that was free a moment ago (a server bound to port 0 and shut down).
+int FreePort() {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  EXPECT_NE(server, nullptr);
+  if (server != nullptr) server->Shutdown(absl::ToChronoTime(absl::Now()));
+  return port;
+}
+
+std::unique_ptr<grpc::Server> StartFakeSigner(FakeSigner* fake, int port) {
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(), &bound);
+  builder.RegisterService(fake);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  EXPECT_EQ(bound, port);
+  return server;
+}
+
+// Through a real channel made by Create: the channel's own retryPolicy is off, so an UNAVAILABLE answered by
+// signerd is tried exactly max_attempts times (with the channel's retry on, every attempt would be up to 4).
+TEST(SignerClientNetworkTest, AttemptsDoNotMultiplyWithChannelRetries) {
+  FakeSigner fake;
+  int port = FreePort();
+  auto server = StartFakeSigner(&fake, port);
+  ASSERT_NE(server, nullptr);
+  fake.Script(std::deque<grpc::Status>(20, grpc::Status(grpc::StatusCode::UNAVAILABLE, "store unreachable")));
+  SignerClientOptions options;
+  options.channel.target = absl::StrCat("127.0.0.1:", port);
+  options.channel.plaintext = true;
+  options.max_attempts = 3;
+  options.initial_backoff = absl::Milliseconds(1);
+  options.max_backoff = absl::Milliseconds(4);
+  auto client = SignerClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto signature = (*client)->Sign("dev-rsa", 0x0804, std::string(32, 'd'));
+  EXPECT_EQ(signature.status().code(), absl::StatusCode::kUnavailable) << signature.status();
+  EXPECT_EQ(fake.calls, 3);
+  server->Shutdown(absl::ToChronoTime(absl::Now()));
+}
+
+// signerd is down when the call starts and comes back on the same port while the call is retrying: the call
+// succeeds within its deadline (the reconnect is not left to gRPC's reconnect backoff, and the retrying does
+// not stop after a fixed number of quick attempts).
+TEST(SignerClientNetworkTest, SignerThatComesBackWithinTheDeadlineIsReached) {
+  FakeSigner fake;
+  int port = FreePort();
+  SignerClientOptions options;
+  options.channel.target = absl::StrCat("127.0.0.1:", port);
+  options.channel.plaintext = true;
+  options.timeout = absl::Seconds(20);
+  auto client = SignerClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<std::string> signature;
+  std::thread call([&] { signature = (*client)->Sign("dev-rsa", 0x0804, std::string(32, 'd')); });
+  // Let the call fail a few attempts (more than the old fixed 4 would allow: 50+100+200 ms) before signerd
+  // returns.
+  absl::SleepFor(absl::Seconds(2));
+  auto server = StartFakeSigner(&fake, port);
+  ASSERT_NE(server, nullptr);
+  call.join();
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  EXPECT_EQ(*signature, "sig");
+  EXPECT_EQ(fake.calls, 1);
+  server->Shutdown(absl::ToChronoTime(absl::Now()));
 }
 
 }  // namespace
