@@ -64,10 +64,14 @@ using StoreInfoPtr = std::unique_ptr<OSSL_STORE_INFO, decltype(&OSSL_STORE_INFO_
 std::string OpenSslErrors() {
   std::string out;
   unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
+  const char* data = nullptr;
+  int flags = 0;
+  while ((e = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
     char buf[256];
     ERR_error_string_n(e, buf, sizeof(buf));
     absl::StrAppend(&out, out.empty() ? "" : "; ", buf);
+    // The detail a provider attached (the sigil provider: the failed RPC's status; never key material).
+    if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && data[0] != '\0') absl::StrAppend(&out, " (", data, ")");
   }
   return out.empty() ? "no OpenSSL error" : out;
 }
