@@ -3,16 +3,11 @@
 // sigil:identity=...` answering `openssl s_client` over TLS 1.2 and 1.3; `openssl pkey` / `storeutl` reading
 // the store; and signerd stopped mid-run (clean handshake failure, s_server alive) then restarted on the same
 // port (next handshake succeeds).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <memory>
-#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -30,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tests/pki/mtls_pki.h"
 #include "tests/pki/test_pki.h"
+#include "tests/process/process.h"
 
 namespace sigil {
 namespace {
@@ -41,150 +37,20 @@ using ::testing::Not;
 constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 constexpr absl::Duration kCommandTimeout = absl::Seconds(30);
 
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
-
-std::string Runfile(const std::string& relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) {
-    std::string path = absl::StrCat(srcdir, "/", workspace, "/", relative);
-    if (access(path.c_str(), R_OK) == 0) return path;
-  }
-  return relative;
-}
+using testing::CommandResult;
+using testing::Process;
+using testing::RunCommand;
 
 std::string ProviderDir() {
-  std::string so = Runfile("client/provider/sigil.so");
+  std::string so = testing::Runfile("client/provider/sigil.so");
   return so.substr(0, so.rfind('/') == std::string::npos ? 0 : so.rfind('/'));
 }
 
-// A child process with stdout+stderr in a log file (and optionally `input` on stdin); SIGKILLed by the
-// destructor if still running.
-class Process {
- public:
-  static absl::StatusOr<std::unique_ptr<Process>> Spawn(const std::vector<std::string>& args,
-                                                        const std::vector<std::string>& env,
-                                                        const std::string& input = "") {
-    static std::atomic<int> counter{0};
-    std::string base = args[0].substr(args[0].rfind('/') + 1);
-    std::string log_path = absl::StrCat(TempDir(), "/", base, "-", counter++, ".log");
-    std::string input_path = log_path + ".in";
-    if (absl::Status s = testing::WriteFile(input_path, input); !s.ok()) return s;
-    int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int in_fd = open(input_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (log_fd < 0 || in_fd < 0) return absl::InternalError("cannot open the log or input file");
-    std::vector<std::string> argv_strings = args;
-    std::vector<char*> argv;
-    for (std::string& s : argv_strings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    env_strings.insert(env_strings.end(), env.begin(), env.end());
-    std::vector<char*> envp;
-    for (std::string& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) return absl::InternalError("fork failed");
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(126);
-      dup2(in_fd, STDIN_FILENO);
-      dup2(log_fd, STDOUT_FILENO);
-      dup2(log_fd, STDERR_FILENO);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    close(log_fd);
-    close(in_fd);
-    return std::unique_ptr<Process>(new Process(pid, log_path));
-  }
-
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  std::string Log() const {
-    auto contents = testing::ReadFile(log_path_);
-    return contents.ok() ? *contents : std::string();
-  }
-
-  // Waits until the log matches `ready` (its first group is a port number) and returns that port.
-  absl::StatusOr<int> WaitForPort(const std::regex& ready) {
-    absl::Time deadline = absl::Now() + kStartTimeout;
-    while (absl::Now() < deadline) {
-      std::string log = Log();
-      std::smatch match;
-      int port = 0;
-      if (std::regex_search(log, match, ready) && absl::SimpleAtoi(match[1].str(), &port)) return port;
-      if (!Running()) return absl::InternalError(absl::StrCat("exited before it was ready; log:\n", log));
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-    return absl::DeadlineExceededError(absl::StrCat("not ready; log:\n", Log()));
-  }
-
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exit_status_ = status;
-      return false;
-    }
-    return true;
-  }
-
-  // Waits for exit; the wait status, or DEADLINE_EXCEEDED (the process is then killed).
-  absl::StatusOr<int> Wait(absl::Duration timeout = kCommandTimeout) {
-    absl::Time deadline = absl::Now() + timeout;
-    while (Running()) {
-      if (absl::Now() > deadline) {
-        kill(pid_, SIGKILL);
-        return absl::DeadlineExceededError(absl::StrCat("still running; log:\n", Log()));
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return exit_status_;
-  }
-
-  void Signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
-  }
-
- private:
-  Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
-  pid_t pid_;
-  int exit_status_ = -1;
-  const std::string log_path_;
-};
-
-struct CommandResult {
-  int status = -1;  // Wait status; -1 when it did not finish.
-  std::string output;
-  bool ok() const { return status == 0; }
-};
-
-CommandResult RunCommand(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                  const std::string& input = "") {
-  CommandResult result;
-  auto process = Process::Spawn(args, env, input);
-  if (!process.ok()) {
-    result.output = process.status().ToString();
-    return result;
-  }
-  absl::StatusOr<int> status = (*process)->Wait();
-  result.output = (*process)->Log();
-  if (status.ok()) result.status = *status;
-  return result;
+// Spawn options that add `env` ("NAME=value") to this process's environment.
+testing::SpawnOptions WithEnv(std::vector<std::string> env) {
+  testing::SpawnOptions options;
+  options.env = std::move(env);
+  return options;
 }
 
 struct Pki {
@@ -248,12 +114,11 @@ absl::StatusOr<std::unique_ptr<Process>> StartSignerd(int port, int* actual_port
        {"$RSA_KEY", pki.rsa_key},
        {"$EC_CERT", pki.ec_cert},
        {"$EC_KEY", pki.ec_key}});
-  std::string path = absl::StrCat(TempDir(), "/signerd-", counter++, ".json");
+  std::string path = absl::StrCat(testing::TempDir(), "/signerd-", counter++, ".json");
   if (absl::Status s = testing::WriteFile(path, config); !s.ok()) return s;
-  auto signerd = Process::Spawn({Runfile("signer/signerd"), "--config", path}, {});
+  auto signerd = Process::Spawn({testing::Runfile("signer/signerd"), "--config", path});
   if (!signerd.ok()) return signerd.status();
-  static const std::regex kReady(R"(listening on \S+ \(port (\d+)\)[^\n]*\n(?:.*\n)*.*Server is ready)");
-  auto ready_port = (*signerd)->WaitForPort(kReady);
+  auto ready_port = testing::WaitForDaemonReady(**signerd, kStartTimeout);
   if (!ready_port.ok()) return ready_port.status();
   *actual_port = *ready_port;
   return signerd;
@@ -286,11 +151,11 @@ class ProviderTest : public ::testing::Test {
   std::unique_ptr<Process> StartServer(const std::string& identity, const std::string& cert, int* port) {
     auto server = Process::Spawn(
         OpenSsl("s_server", {"-accept", "127.0.0.1:0", "-key", "sigil:identity=" + identity, "-cert", cert, "-rev"}),
-        ProviderEnv());
+        WithEnv(ProviderEnv()));
     EXPECT_TRUE(server.ok()) << server.status();
     if (!server.ok()) return nullptr;
     static const std::regex kAccept(R"(ACCEPT 127\.0\.0\.1:(\d+))");
-    auto accept_port = (*server)->WaitForPort(kAccept);
+    auto accept_port = (*server)->WaitForPort(kAccept, kStartTimeout);
     EXPECT_TRUE(accept_port.ok()) << accept_port.status();
     *port = accept_port.ok() ? *accept_port : 0;
     return accept_port.ok() ? *std::move(server) : nullptr;
@@ -302,7 +167,9 @@ class ProviderTest : public ::testing::Test {
                                      "-CAfile", GetPki().mtls.ca_file, "-verify_return_error", "-verify_hostname",
                                      hostname, "-servername", hostname, "-ign_eof"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return RunCommand(argv, {}, "hello sigil\nCLOSE\n");
+    testing::SpawnOptions options;
+    options.stdin_data = "hello sigil\nCLOSE\n";
+    return RunCommand(argv, options, kCommandTimeout);
   }
 
   int signer_port_ = 0;
@@ -353,7 +220,7 @@ TEST_F(ProviderTest, SignerdStoppedMidRunThenRestarted) {
   ExpectSession(Connect(port, "rsa.sigil.test", {"-tls1_3"}), "TLSv1.3", "RSA-PSS");
 
   signerd_->Signal(SIGTERM);
-  ASSERT_TRUE(signerd_->Wait().ok());
+  ASSERT_TRUE(signerd_->Wait(kCommandTimeout).ok());
   CommandResult failed = Connect(port, "rsa.sigil.test", {"-tls1_3"});
   EXPECT_THAT(failed.output, Not(HasSubstr("ligis olleh")));
   EXPECT_THAT(failed.output, HasSubstr("alert internal error"));
@@ -376,7 +243,7 @@ TEST_F(ProviderTest, StockToolsReadTheStore) {
   const Pki& pki = GetPki();
   for (const auto& [identity, issued] : {std::pair{"test-rsa", &pki.rsa}, std::pair{"test-ec", &pki.ec}}) {
     CommandResult pubout = RunCommand(OpenSsl("pkey", {"-in", absl::StrCat("sigil:identity=", identity), "-pubout"}),
-                               ProviderEnv());
+                               WithEnv(ProviderEnv()), kCommandTimeout);
     ASSERT_TRUE(pubout.ok()) << pubout.output;
     absl::StatusOr<std::string> expected = PublicKeyPem(X509_get0_pubkey(issued->cert.get()));
     ASSERT_TRUE(expected.ok());
@@ -384,11 +251,13 @@ TEST_F(ProviderTest, StockToolsReadTheStore) {
 
     // No private components: writing the private key out fails.
     CommandResult private_out =
-        RunCommand(OpenSsl("pkey", {"-in", absl::StrCat("sigil:identity=", identity)}), ProviderEnv());
+        RunCommand(OpenSsl("pkey", {"-in", absl::StrCat("sigil:identity=", identity)}), WithEnv(ProviderEnv()),
+                   kCommandTimeout);
     EXPECT_FALSE(private_out.ok()) << private_out.output;
     EXPECT_THAT(private_out.output, Not(HasSubstr("PRIVATE KEY-----")));
 
-    CommandResult listing = RunCommand(OpenSsl("storeutl", {absl::StrCat("sigil:identity=", identity)}), ProviderEnv());
+    CommandResult listing = RunCommand(OpenSsl("storeutl", {absl::StrCat("sigil:identity=", identity)}),
+                                       WithEnv(ProviderEnv()), kCommandTimeout);
     ASSERT_TRUE(listing.ok()) << listing.output;
     EXPECT_THAT(listing.output, HasSubstr("0: Pkey"));
     EXPECT_THAT(listing.output, HasSubstr("1: Certificate"));
@@ -405,7 +274,7 @@ TEST_F(ProviderTest, StockToolsReadTheStore) {
     std::vector<std::string> args = {"-sha256", "-sign", "sigil:identity=" + identity, "-out", sig};
     args.insert(args.end(), opts.begin(), opts.end());
     args.push_back(data);
-    CommandResult signed_data = RunCommand(OpenSsl("dgst", args), ProviderEnv());
+    CommandResult signed_data = RunCommand(OpenSsl("dgst", args), WithEnv(ProviderEnv()), kCommandTimeout);
     ASSERT_TRUE(signed_data.ok()) << signed_data.output;
     std::string pub = pki.dir + "/pub.pem";
     ASSERT_TRUE(testing::WriteFile(pub, *PublicKeyPem(X509_get0_pubkey(
@@ -414,7 +283,7 @@ TEST_F(ProviderTest, StockToolsReadTheStore) {
     std::vector<std::string> verify = {"/usr/bin/openssl", "dgst", "-sha256", "-verify", pub, "-signature", sig};
     verify.insert(verify.end(), opts.begin(), opts.end());
     verify.push_back(data);
-    CommandResult verified = RunCommand(verify, {});
+    CommandResult verified = RunCommand(verify, {}, kCommandTimeout);
     EXPECT_TRUE(verified.ok()) << verified.output;
     EXPECT_THAT(verified.output, HasSubstr("Verified OK"));
   }
@@ -422,26 +291,28 @@ TEST_F(ProviderTest, StockToolsReadTheStore) {
   CommandResult bad_salt = RunCommand(OpenSsl("dgst", {"-sha256", "-sign", "sigil:identity=test-rsa", "-sigopt",
                                                 "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:20", "-out",
                                                 pki.dir + "/bad.sig", data}),
-                               ProviderEnv());
+                               WithEnv(ProviderEnv()), kCommandTimeout);
   EXPECT_FALSE(bad_salt.ok());
   EXPECT_THAT(bad_salt.output, HasSubstr("salt length 20"));
   // An unknown identity: signerd's NOT_FOUND, as an OpenSSL error.
-  CommandResult unknown = RunCommand(OpenSsl("pkey", {"-in", "sigil:identity=nope", "-pubout"}), ProviderEnv());
+  CommandResult unknown =
+      RunCommand(OpenSsl("pkey", {"-in", "sigil:identity=nope", "-pubout"}), WithEnv(ProviderEnv()), kCommandTimeout);
   EXPECT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.output, HasSubstr("NOT_FOUND"));
   // A malformed URI.
-  CommandResult bad_uri = RunCommand(OpenSsl("pkey", {"-in", "sigil:name=x", "-pubout"}), ProviderEnv());
+  CommandResult bad_uri =
+      RunCommand(OpenSsl("pkey", {"-in", "sigil:name=x", "-pubout"}), WithEnv(ProviderEnv()), kCommandTimeout);
   EXPECT_FALSE(bad_uri.ok());
   EXPECT_THAT(bad_uri.output, HasSubstr("sigil:identity=<name>"));
 }
 
 TEST_F(ProviderTest, MissingConfigurationIsAnOpenSslError) {
   CommandResult result = RunCommand(OpenSsl("pkey", {"-in", "sigil:identity=test-rsa", "-pubout"}),
-                             {"SIGIL_SIGNER=", "SIGIL_TIMEOUT_MS=1000"});
+                             WithEnv({"SIGIL_SIGNER=", "SIGIL_TIMEOUT_MS=1000"}), kCommandTimeout);
   EXPECT_FALSE(result.ok());
   EXPECT_THAT(result.output, HasSubstr("no signer configured"));
   CommandResult bad_timeout = RunCommand(OpenSsl("pkey", {"-in", "sigil:identity=test-rsa", "-pubout"}),
-                                  {"SIGIL_TIMEOUT_MS=soon"});
+                                  WithEnv({"SIGIL_TIMEOUT_MS=soon"}), kCommandTimeout);
   EXPECT_FALSE(bad_timeout.ok());
 }
 
