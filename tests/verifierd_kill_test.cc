@@ -7,22 +7,14 @@
 // Real parts: the built verifierd (runfiles) on an mTLS listener (tests/pki/mtls_pki), a real `openssl ocsp`
 // responder over an index with revoked and valid certificates (tests/ocsp/responder_harness), and gRPC
 // clients on several threads.
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -33,6 +25,7 @@
 #include "tests/ocsp/responder_harness.h"
 #include "tests/pki/mtls_pki.h"
 #include "tests/pki/test_pki.h"
+#include "tests/process/process.h"
 
 namespace sigil {
 namespace {
@@ -45,79 +38,17 @@ constexpr int kClientThreads = 4;
 // The daemon is killed once this many verdicts have come back (the rest are in flight or not yet asked).
 constexpr int kKillAfterVerdicts = 120;
 
-std::string Runfile(const std::string& relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) {
-    std::string path = absl::StrCat(srcdir, "/", workspace, "/", relative);
-    if (access(path.c_str(), X_OK) == 0) return path;
-  }
-  return relative;
+// How long verifierd may take to log "Server is ready".
+constexpr absl::Duration kReadyTimeout = absl::Seconds(20);
+
+// Starts verifierd with `config`, output to `log`; SIGKILLed and reaped when the Process goes away.
+std::unique_ptr<testing::Process> StartVerifierd(const std::string& config, const std::string& log) {
+  testing::SpawnOptions options;
+  options.log_path = log;
+  auto process = testing::Process::Spawn({testing::Runfile("verifier/verifierd"), "--config", config}, options);
+  EXPECT_TRUE(process.ok()) << process.status();
+  return process.ok() ? *std::move(process) : nullptr;
 }
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// verifierd as a child process, output to `log`; SIGKILLed and reaped by the destructor if still running.
-class Verifierd {
- public:
-  Verifierd(const std::string& config, std::string log) : log_(std::move(log)) {
-    std::string binary = Runfile("verifier/verifierd");
-    pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(126);
-      FILE* out = freopen(log_.c_str(), "w", stdout);
-      if (out == nullptr) _exit(125);
-      dup2(STDOUT_FILENO, STDERR_FILENO);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~Verifierd() { Kill(); }
-
-  // The port from "listening on ... (port N)" once "Server is ready" is logged; 0 after 20 s or an exit.
-  int WaitUntilReady() {
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    static const std::regex kPort(R"(listening on \S+ \(port (\d+)\))");
-    while (absl::Now() < deadline) {
-      const std::string log = ReadAll(log_);
-      std::smatch match;
-      int port = 0;
-      if (log.find("Server is ready") != std::string::npos && std::regex_search(log, match, kPort) &&
-          absl::SimpleAtoi(match[1].str(), &port)) {
-        return port;
-      }
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return 0;
-      }
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-    return 0;
-  }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  std::string Log() const { return ReadAll(log_); }
-
- private:
-  pid_t pid_ = -1;
-  const std::string log_;
-};
 
 class VerifierdKillTest : public ::testing::Test {
  protected:
@@ -200,9 +131,11 @@ class VerifierdKillTest : public ::testing::Test {
 };
 
 TEST_F(VerifierdKillTest, RevocationsReportedBeforeKillSurviveRestartWithResponderGone) {
-  auto daemon = std::make_unique<Verifierd>(config_, dir_ + "/verifierd-1.log");
-  const int port = daemon->WaitUntilReady();
-  ASSERT_GT(port, 0) << daemon->Log();
+  std::unique_ptr<testing::Process> daemon = StartVerifierd(config_, dir_ + "/verifierd-1.log");
+  ASSERT_NE(daemon, nullptr);
+  const absl::StatusOr<int> ready_port = testing::WaitForDaemonReady(*daemon, kReadyTimeout);
+  ASSERT_TRUE(ready_port.ok()) << ready_port.status();
+  const int port = *ready_port;
 
   // Verdicts that came back before the kill: (certificate index, the leaf's status).
   absl::Mutex mu;
@@ -241,10 +174,11 @@ TEST_F(VerifierdKillTest, RevocationsReportedBeforeKillSurviveRestartWithRespond
   frontend_->SetMode(testing::OcspFrontend::Mode::kClose);
   frontend_->ResetCounts();
 
-  auto restarted = std::make_unique<Verifierd>(config_, dir_ + "/verifierd-2.log");
-  const int port2 = restarted->WaitUntilReady();
-  ASSERT_GT(port2, 0) << restarted->Log();
-  std::unique_ptr<v1::Verifier::Stub> stub = Stub(port2);
+  std::unique_ptr<testing::Process> restarted = StartVerifierd(config_, dir_ + "/verifierd-2.log");
+  ASSERT_NE(restarted, nullptr);
+  const absl::StatusOr<int> port2 = testing::WaitForDaemonReady(*restarted, kReadyTimeout);
+  ASSERT_TRUE(port2.ok()) << port2.status();
+  std::unique_ptr<v1::Verifier::Stub> stub = Stub(*port2);
   int revoked = 0;
   for (const auto& [i, before] : answered) {
     SCOPED_TRACE(absl::StrCat("peer-", i));
