@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   if (!advisories.ok()) return Fail(advisories.status());
   auto peer_verifier = sigil::verifier::PeerVerifier::Create(options->profiles, cache, fetcher, clock, *advisories);
   if (!peer_verifier.ok()) return Fail(peer_verifier.status());
+  // Every later user writes through the verifier's view of the cache, so its in-memory verdicts see writes.
+  if (cache != nullptr) cache = (*peer_verifier)->cache();
   sigil::LogInfo(absl::StrCat(options->profiles.size(), " profile(s) configured",
                               options->profiles.count("default") == 0 ? " (none named \"default\")" : ""));
   auto staples = sigil::verifier::stapling::StapleManager::Create(*std::move(staple_options), fetcher, clock);

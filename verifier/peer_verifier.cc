@@ -50,15 +50,25 @@ absl::Time NotAfter(X509* cert) {
 
 }  // namespace
 
+// A parsed certificate and what identifies it, shared by every request that carries the same DER.
+struct PeerVerifier::ParsedCertificate {
+  X509Ptr cert;  // Read-only once remembered (its extension cache is filled before).
+  std::string subject;
+  std::string issuer_name;
+  std::string fingerprint;        // CacheKey of the DER.
+  std::vector<std::string> urls;  // http/https AIA OCSP URLs.
+};
+
 // One certificate of a chain and what identifies it.
 struct PeerVerifier::Link {
-  X509Ptr cert;
+  std::shared_ptr<const ParsedCertificate> parsed;  // Owns cert.
+  X509* cert = nullptr;
   X509* issuer = nullptr;  // Borrowed from the next link; null for the last.
   std::string subject;
   std::string issuer_name;
   std::string fingerprint;         // CacheKey of the certificate.
   std::string issuer_fingerprint;  // CacheKey of the issuer; empty for the last link.
-  std::vector<std::string> urls;   // http/https AIA OCSP URLs.
+  std::vector<std::string> urls;   // http/https AIA OCSP URLs; empty for the last link.
   std::string MemoKey() const { return absl::StrCat(fingerprint, "|", issuer_fingerprint); }
 };
 
@@ -74,12 +84,53 @@ struct PeerVerifier::Flight {
   absl::StatusOr<Fetched> result = absl::UnknownError("unset");
 };
 
+WriteCountingOcspCache::WriteCountingOcspCache(std::shared_ptr<cache::OcspCache> inner)
+    : inner_(std::move(inner)), none_(inner_->Stats().cache_type == "none") {}
+
+absl::StatusOr<std::optional<CachedResponse>> WriteCountingOcspCache::Get(const std::string& key) {
+  return inner_->Get(key);
+}
+
+absl::Status WriteCountingOcspCache::Put(const CachedResponse& response) {
+  absl::Status status = inner_->Put(response);
+  writes_.fetch_add(1, std::memory_order_acq_rel);
+  return status;
+}
+
+absl::Status WriteCountingOcspCache::Delete(const std::string& key) {
+  absl::Status status = inner_->Delete(key);
+  writes_.fetch_add(1, std::memory_order_acq_rel);
+  return status;
+}
+
+absl::StatusOr<int64_t> WriteCountingOcspCache::Purge(const cache::PurgeFilter& filter) {
+  absl::StatusOr<int64_t> removed = inner_->Purge(filter);
+  writes_.fetch_add(1, std::memory_order_acq_rel);
+  return removed;
+}
+
+absl::StatusOr<std::optional<CachedResponse>> WriteCountingOcspCache::Peek(const std::string& key) {
+  return inner_->Peek(key);
+}
+
+absl::StatusOr<std::vector<CachedResponse>> WriteCountingOcspCache::List(size_t max_entries) {
+  return inner_->List(max_entries);
+}
+
+cache::CacheStats WriteCountingOcspCache::Stats() {
+  cache::CacheStats stats = inner_->Stats();
+  (none_ ? stats.cache_misses : stats.cache_hits) += memory_lookups_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+absl::Status WriteCountingOcspCache::Flush() { return inner_->Flush(); }
+
 PeerVerifier::PeerVerifier(std::map<std::string, OcspPeerOptions> profiles,
                            std::shared_ptr<cache::OcspCache> cache, std::shared_ptr<ocsp::HttpFetcher> fetcher,
                            std::shared_ptr<const cache::Clock> clock,
                            std::shared_ptr<advisories::AdvisorySink> advisories)
     : profiles_(std::move(profiles)),
-      cache_(std::move(cache)),
+      cache_(cache == nullptr ? nullptr : std::make_shared<WriteCountingOcspCache>(std::move(cache))),
       fetcher_(std::move(fetcher)),
       clock_(std::move(clock)),
       advisories_(std::move(advisories)) {}
@@ -102,6 +153,49 @@ absl::StatusOr<std::unique_ptr<PeerVerifier>> PeerVerifier::Create(std::map<std:
 
 absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeerRequest& request,
                                                             const v1::ServerInfo& caller) {
+  SIGIL_ASSIGN_OR_RETURN(std::optional<v1::VerifyPeerResponse> response,
+                         VerifyImpl(request, caller, /*memory_only=*/false));
+  return *std::move(response);  // Always set when not memory_only.
+}
+
+std::optional<v1::VerifyPeerResponse> PeerVerifier::VerifyFromMemory(const v1::VerifyPeerRequest& request) {
+  absl::StatusOr<std::optional<v1::VerifyPeerResponse>> response =
+      VerifyImpl(request, v1::ServerInfo::default_instance(), /*memory_only=*/true);
+  if (!response.ok()) return std::nullopt;  // Verify reports it.
+  return *std::move(response);
+}
+
+absl::StatusOr<std::shared_ptr<const PeerVerifier::ParsedCertificate>> PeerVerifier::Certificate(
+    absl::string_view der, bool memory_only) {
+  std::string fingerprint = cache::CacheKey(der);
+  {
+    absl::ReaderMutexLock lock(&certs_mu_);
+    auto it = certs_.find(fingerprint);
+    if (it != certs_.end()) return it->second;
+  }
+  if (memory_only) return nullptr;
+  SIGIL_ASSIGN_OR_RETURN(X509Ptr cert, ParseDerCertificate(der));
+  auto parsed = std::make_shared<ParsedCertificate>();
+  // Fills the certificate's cached extensions now, so that concurrent readers later only read it.
+  X509_check_purpose(cert.get(), -1, 0);
+  ClearOpenSslErrors();
+  parsed->subject = NameToString(X509_get_subject_name(cert.get()));
+  parsed->issuer_name = NameToString(X509_get_issuer_name(cert.get()));
+  parsed->urls = ocsp::WebOcspUrls(cert.get());
+  parsed->fingerprint = std::move(fingerprint);
+  parsed->cert = std::move(cert);
+  absl::MutexLock lock(&certs_mu_);
+  if (certs_.size() >= kMaxParsedCertificates) {
+    certs_.clear();
+    issued_.clear();
+  }
+  auto [it, inserted] = certs_.emplace(parsed->fingerprint, parsed);
+  return it->second;
+}
+
+absl::StatusOr<std::optional<v1::VerifyPeerResponse>> PeerVerifier::VerifyImpl(const v1::VerifyPeerRequest& request,
+                                                                               const v1::ServerInfo& caller,
+                                                                               bool memory_only) {
   if (request.peer_role() != v1::CLIENT && request.peer_role() != v1::SERVER) {
     return absl::InvalidArgumentError("peer_role must be CLIENT or SERVER");
   }
@@ -127,26 +221,39 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
     std::vector<Link>& links = chains[c];
     links.resize(chain.certificates_size());
     for (int i = 0; i < chain.certificates_size(); ++i) {
-      auto cert = ParseDerCertificate(chain.certificates(i));
+      auto cert = Certificate(chain.certificates(i), memory_only);
       if (!cert.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("chain [", c, "] link [", i, "]: ", cert.status().message()));
       }
+      if (*cert == nullptr) return std::nullopt;  // memory_only: never seen.
       Link& link = links[i];
-      link.cert = *std::move(cert);
-      link.subject = NameToString(X509_get_subject_name(link.cert.get()));
-      link.issuer_name = NameToString(X509_get_issuer_name(link.cert.get()));
-      link.fingerprint = cache::CacheKey(chain.certificates(i));
+      link.parsed = *std::move(cert);
+      link.cert = link.parsed->cert.get();
+      link.subject = link.parsed->subject;
+      link.issuer_name = link.parsed->issuer_name;
+      link.fingerprint = link.parsed->fingerprint;
     }
     for (size_t i = 0; i + 1 < links.size(); ++i) {
-      links[i].issuer = links[i + 1].cert.get();
+      links[i].issuer = links[i + 1].cert;
       links[i].issuer_fingerprint = links[i + 1].fingerprint;
-      if (X509_check_issued(links[i].issuer, links[i].cert.get()) != X509_V_OK) {
-        ClearOpenSslErrors();
-        return absl::InvalidArgumentError(
-            absl::StrCat("chain [", c, "] link [", i, "] is not issued by link [", i + 1, "]"));
+      const std::string key = links[i].MemoKey();
+      bool checked = false;
+      {
+        absl::ReaderMutexLock lock(&certs_mu_);
+        checked = issued_.contains(key);
       }
-      links[i].urls = ocsp::WebOcspUrls(links[i].cert.get());
+      if (!checked) {
+        if (memory_only) return std::nullopt;
+        if (X509_check_issued(links[i].issuer, links[i].cert) != X509_V_OK) {
+          ClearOpenSslErrors();
+          return absl::InvalidArgumentError(
+              absl::StrCat("chain [", c, "] link [", i, "] is not issued by link [", i + 1, "]"));
+        }
+        absl::MutexLock lock(&certs_mu_);
+        issued_.insert(key);
+      }
+      links[i].urls = links[i].parsed->urls;
     }
   }
 
@@ -168,6 +275,7 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
   }
 
   const bool client = request.peer_role() == v1::CLIENT;
+  int64_t memory_lookups = 0;  // memory_only: the cache Gets answered from memory.
   Debug(absl::StrCat("Peer OCSP enabled: ", chains.size(), " TLS ", client ? "client" : "server",
                      " chain(s) will be evaluated"));
   bool allowed = false;
@@ -200,7 +308,15 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
         out->set_valid(true);  // Not eligible, or the trust anchor: nothing to check.
         continue;
       }
-      LinkOutcome outcome = EvaluateLink(links[i], options);
+      LinkOutcome outcome;
+      if (memory_only) {
+        std::optional<LinkOutcome> remembered = EvaluateLinkFromMemory(links[i], options);
+        if (!remembered.has_value()) return std::nullopt;  // Needs the cache or a fetch, or is invalid.
+        outcome = *std::move(remembered);
+        ++memory_lookups;
+      } else {
+        outcome = EvaluateLink(links[i], options);
+      }
       out->set_status(outcome.status);
       out->set_source(outcome.source);
       out->set_valid(outcome.valid);
@@ -221,6 +337,7 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
       allowed = true;
     }
   }
+  if (!allowed && memory_only) return std::nullopt;  // Rejections (and warn_only) are Verify's.
   if (!allowed) {
     Debug("No OCSP valid chains, thus peer is invalid");
     const absl::string_view reason = client ? kClientReject : kServerReject;
@@ -236,6 +353,7 @@ absl::StatusOr<v1::VerifyPeerResponse> PeerVerifier::Verify(const v1::VerifyPeer
     EmitAdvisories(request, request.has_server() ? request.server() : caller, invalid, false, false, "");
   }
   response.set_allowed(allowed);
+  if (memory_only && cache_ != nullptr) cache_->CountMemoryLookups(memory_lookups);
   return response;
 }
 
@@ -263,6 +381,11 @@ PeerVerifier::LinkOutcome PeerVerifier::EvaluateLink(const Link& link, const Ocs
   bool cached_revocation = false;
   std::optional<ocsp::ValidatedResponse> current;
 
+  // What answered (the DER `current` came from), to confirm the memo entry when the link turns out good.
+  const std::string* answer_der = nullptr;
+  std::optional<Fetched> fetched_answer;
+  const uint64_t writes_before = cache_->writes();
+
   // 1. The cache.
   Debug(absl::StrCat("Checking OCSP peer cache for [", link.subject, "], key [", link.fingerprint, "]"));
   absl::StatusOr<std::optional<CachedResponse>> cached = cache_->Get(link.fingerprint);
@@ -278,12 +401,13 @@ PeerVerifier::LinkOutcome PeerVerifier::EvaluateLink(const Link& link, const Ocs
     if (v.ok()) {
       Debug(absl::StrCat("Cached OCSP response is current, status [", cache::ResponseStatusName(v->status), "]"));
       current = *v;
+      answer_der = &entry.response_der;
       cached_revocation = v->status == CachedResponse::Status::kRevoked;
     } else if (v.status().code() == absl::StatusCode::kFailedPrecondition) {
       // Out of its window. Was it a genuine revocation when it was cached? Then it is remembered.
       ocsp::ValidationOptions then = ValidationOptionsFor(options);
       then.check_effectivity = false;
-      auto genuine = ocsp::ValidateResponse(entry.response_der, link.cert.get(), link.issuer, entry.cached_at, then);
+      auto genuine = ocsp::ValidateResponse(entry.response_der, link.cert, link.issuer, entry.cached_at, then);
       const bool revoked = genuine.ok() && genuine->status == CachedResponse::Status::kRevoked;
       cached_revocation = revoked;
       Debug(absl::StrCat("Cached OCSP response is expired, status [",
@@ -337,6 +461,8 @@ PeerVerifier::LinkOutcome PeerVerifier::EvaluateLink(const Link& link, const Ocs
       return outcome;
     }
     current = *v;
+    fetched_answer = *std::move(fetched);
+    answer_der = &fetched_answer->der;
   }
 
   // 3. The status.
@@ -351,7 +477,48 @@ PeerVerifier::LinkOutcome PeerVerifier::EvaluateLink(const Link& link, const Ocs
   }
   Debug(absl::StrCat("OCSP verify pass for [", link.subject, "]"));
   outcome.valid = true;
+  // A fetched response was just Put (a write after writes_before): only a later verification confirms it.
+  if (answer_der != nullptr) MemoConfirm(link, *answer_der, writes_before);
   return outcome;
+}
+
+std::optional<PeerVerifier::LinkOutcome> PeerVerifier::EvaluateLinkFromMemory(const Link& link,
+                                                                              const OcspPeerOptions& options) {
+  const uint64_t writes = cache_->writes();
+  const absl::Time now = clock_->Now();
+  const std::string key = link.MemoKey();
+  ocsp::ValidatedResponse v;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = memo_.find(key);
+    if (it == memo_.end() || it->second.confirmed_at_writes != writes) return std::nullopt;
+    v = it->second.validated;
+  }
+  // MemoLookup's window test, and no later than the cache would keep the response (it evicts at expiry,
+  // without skew): then Verify would read the same bytes from the cache and reach the same verdict.
+  const absl::Duration skew = options.allowed_clockskew;
+  v.expires = v.next_update.value_or(v.this_update + options.cache_ttl_when_next_update_unset);
+  if (v.expires < now - skew || v.this_update > now + skew || now > v.signer_not_after) return std::nullopt;
+  if (now > v.expires) return std::nullopt;
+  const bool good = v.status == CachedResponse::Status::kGood ||
+                    (v.status == CachedResponse::Status::kUnknown && options.unknown_is_good);
+  if (!good) return std::nullopt;  // Verify logs the failure.
+  // The lines Verify logs for a current cached response.
+  Debug(absl::StrCat("Checking OCSP peer cache for [", link.subject, "], key [", link.fingerprint, "]"));
+  Debug(absl::StrCat("OCSP peer cache hit for key [", link.fingerprint, "]"));
+  Debug(absl::StrCat("Cached OCSP response is current, status [", cache::ResponseStatusName(v.status), "]"));
+  Debug(absl::StrCat("OCSP verify pass for [", link.subject, "]"));
+  LinkOutcome outcome;
+  outcome.status = ToProto(v.status);
+  outcome.source = v1::CACHE;
+  outcome.valid = true;
+  return outcome;
+}
+
+void PeerVerifier::MemoConfirm(const Link& link, const std::string& der, uint64_t writes) {
+  absl::MutexLock lock(&mu_);
+  auto it = memo_.find(link.MemoKey());
+  if (it != memo_.end() && it->second.response_der == der) it->second.confirmed_at_writes = writes;
 }
 
 absl::StatusOr<ocsp::ValidatedResponse> PeerVerifier::Validate(const Link& link, const std::string& der,
@@ -359,7 +526,7 @@ absl::StatusOr<ocsp::ValidatedResponse> PeerVerifier::Validate(const Link& link,
   const std::string key = link.MemoKey();
   if (std::optional<ocsp::ValidatedResponse> hit = MemoLookup(key, der, now, options); hit.has_value()) return *hit;
   absl::StatusOr<ocsp::ValidatedResponse> v =
-      ocsp::ValidateResponse(der, link.cert.get(), link.issuer, now, ValidationOptionsFor(options));
+      ocsp::ValidateResponse(der, link.cert, link.issuer, now, ValidationOptionsFor(options));
   if (v.ok()) MemoStore(key, der, *v);
   return v;
 }
@@ -427,7 +594,7 @@ absl::StatusOr<PeerVerifier::Fetched> PeerVerifier::LeaderFetch(const Link& link
       return Fetched{std::move(der), /*from_memory=*/true};
     }
   }
-  SIGIL_ASSIGN_OR_RETURN(std::string request, ocsp::BuildRequestDer(link.cert.get(), link.issuer, options.cert_id_digest));
+  SIGIL_ASSIGN_OR_RETURN(std::string request, ocsp::BuildRequestDer(link.cert, link.issuer, options.cert_id_digest));
   SIGIL_ASSIGN_OR_RETURN(std::string der, ocsp::FetchOcspResponse(*fetcher_, link.urls, request, options.ca_timeout,
                                                                   options.max_response_bytes));
   // Store a valid answer (validation errors are reported by each caller's own Validate).
@@ -442,7 +609,7 @@ absl::StatusOr<PeerVerifier::Fetched> PeerVerifier::LeaderFetch(const Link& link
     entry.resp_expires = v->expires;
     entry.issuer_fingerprint = link.issuer_fingerprint;
     entry.issuer_subject = link.issuer_name;
-    entry.cert_not_after = NotAfter(link.cert.get());
+    entry.cert_not_after = NotAfter(link.cert);
     Debug(absl::StrCat("Caching OCSP response for [", link.subject, "], key [", link.fingerprint, "]"));
     if (absl::Status put = cache_->Put(entry); !put.ok()) {
       LogWarning(absl::StrCat("Unable to cache OCSP response for key [", link.fingerprint, "]: ", put.ToString()));

@@ -578,6 +578,112 @@ TEST_F(PeerVerifierTest, SecondVerificationHitsTheCache) {
   EXPECT_EQ(fetcher_->count(), fetches);
 }
 
+v1::VerifyPeerRequest Request(std::vector<v1::Chain> chains, const std::string& profile = "") {
+  v1::VerifyPeerRequest request;
+  request.set_peer_role(v1::CLIENT);
+  request.set_kind("Client");
+  request.set_profile(profile);
+  for (auto& c : chains) *request.add_chains() = std::move(c);
+  return request;
+}
+
+TEST_F(PeerVerifierTest, MemoryAnswerIsVerifysAnswer) {
+  const v1::VerifyPeerRequest request = Request({Usual(world->good_client)});
+  EXPECT_FALSE(verifier_->VerifyFromMemory(request).has_value());  // Never seen.
+  auto fetched = verifier_->Verify(request);
+  ASSERT_TRUE(fetched.ok() && fetched->allowed());
+  // Just fetched and stored: not yet confirmed against the cache.
+  EXPECT_FALSE(verifier_->VerifyFromMemory(request).has_value());
+  auto cached = verifier_->Verify(request);  // Reads the cache: confirms both links.
+  ASSERT_TRUE(cached.ok() && cached->allowed());
+  const cache::CacheStats before = verifier_->cache()->Stats();
+
+  std::optional<v1::VerifyPeerResponse> remembered = verifier_->VerifyFromMemory(request);
+  ASSERT_TRUE(remembered.has_value());
+  // Exactly the slow path's answer: verdict, every link's subject, issuer, fingerprint, status, source.
+  EXPECT_EQ(remembered->DebugString(), cached->DebugString());
+  EXPECT_TRUE(remembered->allowed());
+  EXPECT_EQ(remembered->chains(0).links(0).status(), v1::GOOD);
+  EXPECT_EQ(remembered->chains(0).links(0).source(), v1::CACHE);
+  EXPECT_EQ(remembered->chains(0).links(1).source(), v1::CACHE);
+  EXPECT_EQ(remembered->chains(0).links(2).status(), v1::NOT_CHECKED);
+  // Counted as the two cache hits Verify would have made; nothing fetched.
+  const cache::CacheStats after = verifier_->cache()->Stats();
+  EXPECT_EQ(after.cache_hits, before.cache_hits + 2);
+  EXPECT_EQ(after.cache_misses, before.cache_misses);
+  EXPECT_EQ(fetcher_->count(), 2);
+  // And Verify still says the same afterwards.
+  auto again = verifier_->Verify(request);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->DebugString(), remembered->DebugString());
+}
+
+TEST_F(PeerVerifierTest, MemoryAnswersUnknownIsGoodLikeVerify) {
+  const v1::VerifyPeerRequest request = Request({Usual(world->unknown_client)}, "unknown_is_good");
+  ASSERT_TRUE(verifier_->Verify(request).ok());
+  auto cached = verifier_->Verify(request);
+  ASSERT_TRUE(cached.ok() && cached->allowed());
+  std::optional<v1::VerifyPeerResponse> remembered = verifier_->VerifyFromMemory(request);
+  ASSERT_TRUE(remembered.has_value());
+  EXPECT_EQ(remembered->chains(0).links(0).status(), v1::UNKNOWN);
+  EXPECT_EQ(remembered->DebugString(), cached->DebugString());
+  // The same certificate under the strict profile is a rejection: never answered from memory.
+  EXPECT_FALSE(verifier_->VerifyFromMemory(Request({Usual(world->unknown_client)})).has_value());
+}
+
+TEST_F(PeerVerifierTest, RejectionsAndWarnOnlyAreNeverAnsweredFromMemory) {
+  for (const std::string profile : {"", "warn_only"}) {
+    const v1::VerifyPeerRequest request = Request({Usual(world->revoked_client)}, profile);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(verifier_->Verify(request).ok());
+    EXPECT_FALSE(verifier_->VerifyFromMemory(request).has_value()) << profile;
+  }
+}
+
+TEST_F(PeerVerifierTest, CacheWritesUnconfirmMemory) {
+  const v1::VerifyPeerRequest request = Request({Usual(world->good_client)});
+  ASSERT_TRUE(verifier_->Verify(request).ok());
+  ASSERT_TRUE(verifier_->Verify(request).ok());
+  ASSERT_TRUE(verifier_->VerifyFromMemory(request).has_value());
+
+  // A delete through the verifier's cache (as the cache service does): memory no longer answers.
+  ASSERT_TRUE(verifier_->cache()->Delete(cache::CacheKey(world->good_client.CertDer())).ok());
+  EXPECT_FALSE(verifier_->VerifyFromMemory(request).has_value());
+  auto after_delete = verifier_->Verify(request);  // Cache miss; the verdict in memory is still current.
+  ASSERT_TRUE(after_delete.ok() && after_delete->allowed());
+  EXPECT_EQ(fetcher_->count(), 2);
+  ASSERT_TRUE(verifier_->VerifyFromMemory(request).has_value());
+
+  // A purge too.
+  ASSERT_TRUE(verifier_->cache()->Purge(cache::PurgeFilter::All()).ok());
+  EXPECT_FALSE(verifier_->VerifyFromMemory(request).has_value());
+}
+
+TEST_F(PeerVerifierTest, ExpiredVerdictsAreNotAnsweredFromMemory) {
+  const v1::VerifyPeerRequest request = Request({Usual(world->good_client)});
+  ASSERT_TRUE(verifier_->Verify(request).ok());
+  ASSERT_TRUE(verifier_->Verify(request).ok());
+  ASSERT_TRUE(verifier_->VerifyFromMemory(request).has_value());
+  clock_->Advance(absl::Hours(24 * 400));  // Past every response's window.
+  EXPECT_FALSE(verifier_->VerifyFromMemory(request).has_value());
+}
+
+TEST_F(PeerVerifierTest, BadRequestsAreLeftToVerify) {
+  const v1::VerifyPeerRequest good = Request({Usual(world->good_client)});
+  ASSERT_TRUE(verifier_->Verify(good).ok());
+  ASSERT_TRUE(verifier_->Verify(good).ok());
+  v1::VerifyPeerRequest no_role = good;
+  no_role.set_peer_role(v1::PeerRole());
+  EXPECT_FALSE(verifier_->VerifyFromMemory(no_role).has_value());
+  v1::VerifyPeerRequest unknown_profile = good;
+  unknown_profile.set_profile("nope");
+  EXPECT_FALSE(verifier_->VerifyFromMemory(unknown_profile).has_value());
+  // Known certificates in the wrong order: the issuer check was never passed for these links.
+  EXPECT_FALSE(
+      verifier_->VerifyFromMemory(Request({Chain({&world->intermediate, &world->good_client, &world->root})}))
+          .has_value());
+  EXPECT_FALSE(verifier_->VerifyFromMemory(Request({})).has_value());
+}
+
 TEST_F(PeerVerifierTest, ConcurrentVerificationsShareOneFetchPerLink) {
   constexpr int kThreads = 100;
   std::vector<std::thread> threads;
