@@ -6,28 +6,18 @@
 // returns. With the server's key in a real signerd process, used through the `sigil` OpenSSL provider
 // (//client/provider:sigil.so), handshakes sign remotely, and signerd stopped mid-run gives clean handshake
 // failures (the server survives) and recovery when it returns.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
@@ -38,6 +28,7 @@
 #include "tests/ocsp/responder_harness.h"
 #include "tests/pki/mtls_pki.h"
 #include "tests/pki/test_pki.h"
+#include "tests/process/process.h"
 
 namespace sigil {
 namespace {
@@ -47,118 +38,21 @@ using ::testing::Not;
 
 constexpr absl::Duration kReadyTimeout = absl::Seconds(30);
 
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
+// Starts `binary` (runfiles-relative) with `args` and `env` ("NAME=value", on top of this process's environment),
+// waits until it logs "Server is ready", and stores it in `*process` and its port in `*port`. On failure: a fatal
+// test failure, and `*process` and `*port` are left as they were.
+void StartServer(const std::string& binary, std::vector<std::string> args, std::vector<std::string> env,
+                 std::unique_ptr<testing::Process>* process, int* port) {
+  args.insert(args.begin(), testing::Runfile(binary));
+  testing::SpawnOptions options;
+  options.env = std::move(env);
+  auto started = testing::Process::Spawn(std::move(args), options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  absl::StatusOr<int> ready = testing::WaitForDaemonReady(**started, kReadyTimeout);
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  *process = *std::move(started);
+  *port = *ready;
 }
-
-// $TEST_SRCDIR/$TEST_WORKSPACE/<relative>, else <relative> (the runfiles root is the working directory).
-std::string Runfile(const std::string& relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) {
-    std::string path = absl::StrCat(srcdir, "/", workspace, "/", relative);
-    if (access(path.c_str(), X_OK) == 0) return path;
-  }
-  return relative;
-}
-
-// A child process whose stdout and stderr go to a log file; SIGKILLed and reaped by the destructor.
-class Process {
- public:
-  // `env` entries ("NAME=value") are added to this process's environment for the child.
-  static absl::StatusOr<std::unique_ptr<Process>> Spawn(const std::string& binary, std::vector<std::string> args,
-                                                        std::vector<std::string> env = {}) {
-    static std::atomic<int> counter{0};
-    std::string path = Runfile(binary);
-    std::string log_path =
-        absl::StrCat(TempDir(), "/", binary.substr(binary.rfind('/') + 1), "-", counter++, ".log");
-    int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return absl::InternalError(absl::StrCat("cannot create ", log_path));
-    args.insert(args.begin(), path);
-    std::vector<char*> argv;
-    for (std::string& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
-    for (std::string& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-      close(log_fd);
-      return absl::InternalError("fork failed");
-    }
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(126);
-      dup2(log_fd, STDOUT_FILENO);
-      dup2(log_fd, STDERR_FILENO);
-      int null_fd = open("/dev/null", O_RDONLY);
-      if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    close(log_fd);
-    return std::unique_ptr<Process>(new Process(pid, std::move(log_path)));
-  }
-
-  ~Process() { Kill(); }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  std::string Log() const {
-    auto contents = testing::ReadFile(log_path_);
-    return contents.ok() ? *contents : std::string();
-  }
-
-  // Whether the process is still running (reaps it if it has exited).
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-
-  // Waits for "Server is ready" and reads the port from "listening on ADDR (port N)".
-  absl::Status WaitUntilReady() {
-    absl::Time deadline = absl::Now() + kReadyTimeout;
-    while (true) {
-      std::string log = Log();
-      if (absl::StrContains(log, "Server is ready")) {
-        std::smatch match;
-        static const std::regex kPort(R"(listening on \S+ \(port (\d+)\))");
-        if (!std::regex_search(log, match, kPort) || !absl::SimpleAtoi(match[1].str(), &port_)) {
-          return absl::InternalError(absl::StrCat("ready without a port line:\n", log));
-        }
-        return absl::OkStatus();
-      }
-      if (!Running()) return absl::InternalError(absl::StrCat("exited before it was ready:\n", Log()));
-      if (absl::Now() > deadline) return absl::DeadlineExceededError(absl::StrCat("not ready:\n", log));
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-  }
-
-  int port() const { return port_; }
-
- private:
-  Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
-  pid_t pid_;
-  const std::string log_path_;
-  int port_ = 0;
-};
 
 testing::Issued Must(absl::StatusOr<testing::Issued> issued) {
   EXPECT_TRUE(issued.ok()) << issued.status();
@@ -179,13 +73,15 @@ struct World {
   std::string fleet_ca_file, server_chain, server_key, good_cert, good_key, revoked_cert, revoked_key;
   std::unique_ptr<testing::OcspFrontend> frontend;
   std::unique_ptr<testing::OpenSslResponder> responder;
-  std::unique_ptr<Process> verifierd;
+  std::unique_ptr<testing::Process> verifierd;
   int verifierd_port = 0;
-  std::unique_ptr<Process> echo;
+  std::unique_ptr<testing::Process> echo;
+  int echo_port = 0;
   // The remote-key setup: signerd holding the server's key, and an echo server using it through the provider.
-  std::unique_ptr<Process> signerd;
+  std::unique_ptr<testing::Process> signerd;
   int signerd_port = 0;
-  std::unique_ptr<Process> remote_echo;
+  std::unique_ptr<testing::Process> remote_echo;
+  int remote_echo_port = 0;
 };
 
 World* world = nullptr;
@@ -199,12 +95,7 @@ void StartVerifierd(int port) {
       "profiles": {"default": {"ocsp_peer": {"verify": true}, "ocsp": {"mode": "always"}}},
       "ocsp_cache": {"type": "local", "local_store": ")",
                                  world->dir, R"(/rc"}, "store_dir": ")", world->dir, R"(/staples"})"));
-  auto process = Process::Spawn("verifier/verifierd", {"--config", config});
-  ASSERT_TRUE(process.ok()) << process.status();
-  absl::Status ready = (*process)->WaitUntilReady();
-  ASSERT_TRUE(ready.ok()) << ready;
-  world->verifierd = *std::move(process);
-  world->verifierd_port = world->verifierd->port();
+  StartServer("verifier/verifierd", {"--config", config}, {}, &world->verifierd, &world->verifierd_port);
 }
 
 void BuildWorld() {
@@ -272,32 +163,26 @@ void BuildWorld() {
 
   StartVerifierd(0);
   if (w.verifierd == nullptr) return;
-  auto echo = Process::Spawn(
+  StartServer(
       "client/examples/echo_server",
       {"--listen=127.0.0.1:0", "--cert=" + w.server_chain, "--key=" + w.server_key, "--client_ca=" + w.fleet_ca_file,
        absl::StrCat("--verifier=127.0.0.1:", w.verifierd_port), "--verifier_ca=" + w.mtls.ca_file,
-       "--verifier_cert=" + w.mtls.client_cert, "--verifier_key=" + w.mtls.client_key, "--staple"});
-  ASSERT_TRUE(echo.ok()) << echo.status();
-  absl::Status ready = (*echo)->WaitUntilReady();
-  ASSERT_TRUE(ready.ok()) << ready;
-  w.echo = *std::move(echo);
+       "--verifier_cert=" + w.mtls.client_cert, "--verifier_key=" + w.mtls.client_key, "--staple"},
+      {}, &w.echo, &w.echo_port);
 }
 
 // Runs `openssl s_client` against the echo server with a client certificate, sends "hello" and "bye", and
 // returns everything it printed (stdout and stderr).
 std::string SClient(const std::string& cert, const std::string& key, const std::string& extra = "",
                     int port = 0) {
-  if (port == 0) port = world->echo->port();
-  std::string cmd = absl::StrCat("printf 'hello\\nbye\\n' | timeout 30 openssl s_client -connect 127.0.0.1:",
-                                 port, " -CAfile ", world->fleet_ca_file, " -cert ", cert, " -key ",
-                                 key, " -verify_return_error -ign_eof ", extra, " 2>&1");
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return "popen failed";
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-  pclose(pipe);
-  return out;
+  if (port == 0) port = world->echo_port;
+  std::vector<std::string> argv = {"/usr/bin/openssl", "s_client", "-connect", absl::StrCat("127.0.0.1:", port),
+                                   "-CAfile", world->fleet_ca_file, "-cert", cert, "-key", key,
+                                   "-verify_return_error", "-ign_eof"};
+  for (absl::string_view arg : absl::StrSplit(extra, ' ', absl::SkipEmpty())) argv.emplace_back(arg);
+  testing::SpawnOptions options;
+  options.stdin_data = "hello\nbye\n";
+  return testing::RunCommand(std::move(argv), options, absl::Seconds(30)).output;
 }
 
 // A mutual-TLS stub to the current verifierd, as the echo server's identity.
@@ -397,12 +282,7 @@ void StartSignerd(int port) {
                                  R"(", "ca_file": ")", world->mtls.ca_file, R"(", "verify": true}},
       "identities": [{"name": "echo-ec", "cert_file": ")", world->server_chain, R"(", "key_file": ")",
                                  world->server_key, R"(", "allowed_principals": ["operator"]}]})"));
-  auto process = Process::Spawn("signer/signerd", {"--config", config});
-  ASSERT_TRUE(process.ok()) << process.status();
-  absl::Status ready = (*process)->WaitUntilReady();
-  ASSERT_TRUE(ready.ok()) << ready;
-  world->signerd = *std::move(process);
-  world->signerd_port = world->signerd->port();
+  StartServer("signer/signerd", {"--config", config}, {}, &world->signerd, &world->signerd_port);
 }
 
 class RemoteKeyTest : public ::testing::Test {
@@ -412,9 +292,9 @@ class RemoteKeyTest : public ::testing::Test {
     if (world == nullptr || world->verifierd == nullptr || world->remote_echo != nullptr) return;
     StartSignerd(0);
     if (world->signerd == nullptr) return;
-    std::string provider = Runfile("client/provider/sigil.so");
+    std::string provider = testing::Runfile("client/provider/sigil.so");
     std::string provider_dir = provider.substr(0, provider.rfind('/'));
-    auto echo = Process::Spawn(
+    StartServer(
         "client/examples/echo_server",
         {"--listen=127.0.0.1:0", "--cert=" + world->server_chain, "--key_uri=sigil:identity=echo-ec",
          "--provider_path=" + provider_dir, "--client_ca=" + world->fleet_ca_file,
@@ -422,11 +302,8 @@ class RemoteKeyTest : public ::testing::Test {
          "--verifier_cert=" + world->mtls.client_cert, "--verifier_key=" + world->mtls.client_key, "--staple"},
         {absl::StrCat("SIGIL_SIGNER=127.0.0.1:", world->signerd_port), "SIGIL_CA_FILE=" + world->mtls.ca_file,
          "SIGIL_CERT_FILE=" + world->mtls.client_cert, "SIGIL_KEY_FILE=" + world->mtls.client_key,
-         "SIGIL_TIMEOUT_MS=3000"});
-    ASSERT_TRUE(echo.ok()) << echo.status();
-    absl::Status ready = (*echo)->WaitUntilReady();
-    ASSERT_TRUE(ready.ok()) << ready;
-    world->remote_echo = *std::move(echo);
+         "SIGIL_TIMEOUT_MS=3000"},
+        &world->remote_echo, &world->remote_echo_port);
   }
   void SetUp() override {
     ASSERT_NE(world, nullptr);
@@ -434,7 +311,7 @@ class RemoteKeyTest : public ::testing::Test {
     ASSERT_NE(world->remote_echo, nullptr) << "the remote-key echo server did not start";
   }
   static std::string Connect(const std::string& extra = "") {
-    return SClient(world->good_cert, world->good_key, extra, world->remote_echo->port());
+    return SClient(world->good_cert, world->good_key, extra, world->remote_echo_port);
   }
 };
 
@@ -449,7 +326,7 @@ TEST_F(RemoteKeyTest, HandshakeSignedBySignerdIsEchoed) {
 }
 
 TEST_F(RemoteKeyTest, RevokedClientStillRejectedWithRemoteKey) {
-  std::string out = SClient(world->revoked_cert, world->revoked_key, "", world->remote_echo->port());
+  std::string out = SClient(world->revoked_cert, world->revoked_key, "", world->remote_echo_port);
   EXPECT_THAT(out, HasSubstr("bad certificate")) << out;
   EXPECT_THAT(out, Not(HasSubstr("hello\nbye\n"))) << out;
 }
