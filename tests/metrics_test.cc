@@ -3,22 +3,18 @@
 // `openssl ocsp` responder), and /metrics is scraped over HTTP (libcurl). Checks the named series, their
 // labels and their counts (signerd with a PEM key and with a SoftHSM2 token made by tools/dev_token.sh);
 // and that a bad metrics.listen stops start-up with the exact message.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -34,6 +30,7 @@
 #include "tests/ocsp/responder_harness.h"
 #include "tests/pki/mtls_pki.h"
 #include "tests/pki/test_pki.h"
+#include "tests/process/process.h"
 
 namespace sigil {
 namespace {
@@ -46,93 +43,22 @@ using ::testing::Not;
 
 constexpr absl::Duration kReadyTimeout = absl::Seconds(20);
 
-std::string Runfile(const std::string& relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) return absl::StrCat(srcdir, "/", workspace, "/", relative);
-  return relative;
+// Starts `binary` (runfiles-relative) with `--config config`, stdout and stderr to `log_path`.
+absl::StatusOr<std::unique_ptr<testing::Process>> SpawnDaemon(const std::string& binary, const std::string& config,
+                                                               const std::string& log_path) {
+  testing::SpawnOptions options;
+  options.log_path = log_path;
+  return testing::Process::Spawn({testing::Runfile(binary), "--config", config}, options);
 }
 
-// One daemon process with its output in `log_path`; SIGKILLed and reaped by the destructor.
-// (tests/daemons_test.cc has the fuller version with signals and exit waits.)
-class Daemon {
- public:
-  static std::unique_ptr<Daemon> Spawn(const std::string& binary, const std::string& config,
-                                       const std::string& log_path) {
-    std::vector<std::string> args = {Runfile(binary), "--config", config};
-    std::vector<char*> argv;
-    for (std::string& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return nullptr;
-    const pid_t pid = fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      dup2(log_fd, STDOUT_FILENO);
-      dup2(log_fd, STDERR_FILENO);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(log_fd);
-    if (pid < 0) return nullptr;
-    return std::unique_ptr<Daemon>(new Daemon(pid, log_path));
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
+// A daemon that is serving: its process (SIGKILLed and reaped when this goes away), its gRPC port and its metrics
+// port.
+struct Daemon {
+  std::unique_ptr<testing::Process> process;
+  int port = 0;
+  int metrics_port = 0;
 
-  std::string Log() const {
-    auto text = testing::ReadFile(log_path_);
-    return text.ok() ? *text : "";
-  }
-
-  // Waits for "Server is ready" and reads the gRPC port and the metrics port from the log.
-  absl::Status WaitUntilReady() {
-    const absl::Time deadline = absl::Now() + kReadyTimeout;
-    while (absl::Now() < deadline) {
-      const std::string log = Log();
-      if (log.find("Server is ready") != std::string::npos) {
-        static const std::regex kPort(R"(listening on \S+ \(port (\d+)\))");
-        static const std::regex kMetricsPort(R"(\(metrics port (\d+)\))");
-        std::smatch port, metrics_port;
-        if (!std::regex_search(log, port, kPort) || !std::regex_search(log, metrics_port, kMetricsPort) ||
-            !absl::SimpleAtoi(port[1].str(), &port_) || !absl::SimpleAtoi(metrics_port[1].str(), &metrics_port_)) {
-          return absl::InternalError(absl::StrCat("ready, but no port lines in the log:\n", log));
-        }
-        return absl::OkStatus();
-      }
-      if (Exited()) return absl::InternalError(absl::StrCat("exited before it was ready:\n", log));
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-    return absl::DeadlineExceededError(absl::StrCat("not ready; log:\n", Log()));
-  }
-
-  // Whether the process has exited (reaping it); its wait status in `status`.
-  bool Exited(int* status = nullptr) {
-    if (pid_ <= 0) return true;
-    int s = 0;
-    if (waitpid(pid_, &s, WNOHANG) != pid_) return false;
-    pid_ = -1;
-    if (status != nullptr) *status = s;
-    return true;
-  }
-
-  int port() const { return port_; }
-  int metrics_port() const { return metrics_port_; }
-
- private:
-  Daemon(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
-  pid_t pid_;
-  const std::string log_path_;
-  int port_ = 0;
-  int metrics_port_ = 0;
+  std::string Log() const { return process->Log(); }
 };
 
 testing::Issued Must(absl::StatusOr<testing::Issued> issued) {
@@ -162,22 +88,32 @@ class MetricsEndpointTest : public ::testing::Test {
   }
 
   std::unique_ptr<Daemon> Start(const std::string& binary, const std::string& name, const std::string& json) {
-    auto daemon = Daemon::Spawn(binary, WriteConfig(name, json), absl::StrCat(dir_, "/", name, ".log"));
-    if (daemon == nullptr) {
-      ADD_FAILURE() << "cannot spawn " << binary;
+    auto process = SpawnDaemon(binary, WriteConfig(name, json), absl::StrCat(dir_, "/", name, ".log"));
+    if (!process.ok()) {
+      ADD_FAILURE() << "cannot spawn " << binary << ": " << process.status();
       return nullptr;
     }
-    absl::Status ready = daemon->WaitUntilReady();
-    if (!ready.ok()) {
-      ADD_FAILURE() << binary << ": " << ready;
+    absl::StatusOr<int> port = testing::WaitForDaemonReady(**process, kReadyTimeout);
+    if (!port.ok()) {
+      ADD_FAILURE() << binary << ": " << port.status();
       return nullptr;
     }
+    static const std::regex kMetricsPort(R"(\(metrics port (\d+)\))");
+    const std::string log = (*process)->Log();
+    std::smatch match;
+    auto daemon = std::make_unique<Daemon>();
+    if (!std::regex_search(log, match, kMetricsPort) || !absl::SimpleAtoi(match[1].str(), &daemon->metrics_port)) {
+      ADD_FAILURE() << binary << ": ready, but no metrics port line in the log:\n" << log;
+      return nullptr;
+    }
+    daemon->process = *std::move(process);
+    daemon->port = *port;
     return daemon;
   }
 
   std::shared_ptr<grpc::Channel> Channel(const Daemon& daemon) {
     client::ChannelOptions options;
-    options.target = absl::StrCat("127.0.0.1:", daemon.port());
+    options.target = absl::StrCat("127.0.0.1:", daemon.port);
     options.ca_file = pki_.ca_file;
     options.cert_file = pki_.client_cert;
     options.key_file = pki_.client_key;
@@ -228,7 +164,7 @@ TEST_F(MetricsEndpointTest, SignerdCountsRpcsAndSignLatencyByStore) {
                                                                         : grpc::StatusCode::NOT_FOUND);
   }
 
-  auto text = ScrapeMetrics(signerd->metrics_port());
+  auto text = ScrapeMetrics(signerd->metrics_port);
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(SampleValue(*text, "sigil_grpc_server_handled_total",
                         {{"method", "sigil.signer.v1.Signer/Sign"}, {"code", "OK"}}),
@@ -263,7 +199,7 @@ TEST_F(MetricsEndpointTest, SignerdSplitsPkcs11SignLatencyIntoQueueAndExecAndExp
   // tools/dev_token.sh issues the token's certificate with a dev_pki.sh-style CA: ca.pem + ca-key.pem.
   ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca.pem", pki_.ca.CertPem()).ok());
   ASSERT_TRUE(testing::WriteFile(pki_dir + "/ca-key.pem", pki_.ca.KeyPem()).ok());
-  const std::string command = absl::StrCat(Runfile("tools/dev_token.sh"), " ", pki_dir, " ", token_dir, " >",
+  const std::string command = absl::StrCat(testing::Runfile("tools/dev_token.sh"), " ", pki_dir, " ", token_dir, " >",
                                            dir_, "/dev_token.log 2>&1");
   if (std::system(command.c_str()) != 0) {
     auto log = testing::ReadFile(dir_ + "/dev_token.log");
@@ -308,7 +244,7 @@ TEST_F(MetricsEndpointTest, SignerdSplitsPkcs11SignLatencyIntoQueueAndExecAndExp
     for (const auto& result : response.results()) EXPECT_EQ(result.code(), 0) << result.message();
   }
 
-  auto text = ScrapeMetrics(signerd->metrics_port());
+  auto text = ScrapeMetrics(signerd->metrics_port);
   ASSERT_TRUE(text.ok()) << text.status();
   const std::string& t = *text;
   EXPECT_EQ(SampleValue(t, "sigil_sign_seconds_count", {{"store", "PKCS11"}, {"phase", "queue"}}),
@@ -403,7 +339,7 @@ TEST_F(MetricsEndpointTest, VerifierdCountsFetchesCacheStaplesAndAdvisories) {
     ASSERT_EQ(staple.status(), verifier::v1::GOOD);
   }
 
-  auto text = ScrapeMetrics(verifierd->metrics_port());
+  auto text = ScrapeMetrics(verifierd->metrics_port);
   ASSERT_TRUE(text.ok()) << text.status();
   const std::string& t = *text;
   // RPCs by method and code, with latency.
@@ -454,18 +390,17 @@ TEST_F(MetricsEndpointTest, BadListenStopsStartUpWithTheExactMessage) {
   for (const char* binary : {"signer/signerd", "verifier/verifierd"}) {
     const std::string name = std::string(binary).substr(std::string(binary).find('/') + 1);
     const std::string extra = name == "signerd" ? R"(, "identities": [])" : "";
-    auto daemon = Daemon::Spawn(binary,
-                                WriteConfig(name + "-bad", absl::StrCat("{", kListener, R"(,
+    auto daemon = SpawnDaemon(binary,
+                              WriteConfig(name + "-bad", absl::StrCat("{", kListener, R"(,
         "metrics": {"listen": "localhost:9090"})",
-                                                                        extra, "}")),
-                                absl::StrCat(dir_, "/", name, "-bad.log"));
-    ASSERT_NE(daemon, nullptr);
-    int status = 0;
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (!daemon->Exited(&status) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-    ASSERT_TRUE(WIFEXITED(status)) << daemon->Log();
-    EXPECT_EQ(WEXITSTATUS(status), 1) << daemon->Log();
-    EXPECT_THAT(daemon->Log(), HasSubstr(absl::StrCat(
+                                                                      extra, "}")),
+                              absl::StrCat(dir_, "/", name, "-bad.log"));
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    const absl::StatusOr<int> status = (*daemon)->Wait(absl::Seconds(10));
+    ASSERT_TRUE(status.ok()) << status.status();
+    ASSERT_TRUE(WIFEXITED(*status)) << (*daemon)->Log();
+    EXPECT_EQ(WEXITSTATUS(*status), 1) << (*daemon)->Log();
+    EXPECT_THAT((*daemon)->Log(), HasSubstr(absl::StrCat(
                                    name, " cannot start: metrics: 'listen' must be <IPv4 address>:<port>, got "
                                          "[localhost:9090]")));
   }
