@@ -3,6 +3,10 @@
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -45,16 +49,33 @@ absl::StatusOr<std::unique_ptr<PemSigningKey>> PemSigningKey::Create(EvpPkeyPtr 
   return std::unique_ptr<PemSigningKey>(new PemSigningKey(std::move(key), info));
 }
 
-absl::StatusOr<std::string> PemSigningKey::Sign(const SignatureScheme& scheme, absl::string_view digest) {
-  ClearOpenSslErrors();
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+namespace {
+
+// Contexts ready to sign (EVP_PKEY_sign_init done, digest and padding set), per thread, by key and scheme.
+// Building one costs more than an ECDSA P-256 signature in OpenSSL 3.0 (EVP_PKEY_CTX_new_from_pkey and
+// sign_init look the operation up in the provider store, under global locks, and the digest and padding
+// are set through parameter lookups), while OpenSSL lets one context make any number of signatures with the
+// same parameters. A context is used by its thread only; it holds a reference to its key, so a key replaced
+// by a rotation stays alive until this thread's entry for it is dropped (least recently added first).
+struct ThreadContext {
+  uint64_t key_id = 0;
+  uint16_t scheme = 0;
+  EvpPkeyCtxPtr ctx;
+};
+constexpr size_t kContextsPerThread = 16;
+thread_local std::vector<ThreadContext> thread_contexts;
+
+std::atomic<uint64_t> next_key_id{1};
+
+absl::StatusOr<EvpPkeyCtxPtr> NewSignContext(EVP_PKEY* key, const KeyInfo& info, const SignatureScheme& scheme) {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) {
     return OpenSslError(absl::StatusCode::kInternal, "EVP_PKEY_sign_init");
   }
   if (EVP_PKEY_CTX_set_signature_md(ctx.get(), scheme.md()) != 1) {
     return OpenSslError(absl::StatusCode::kInternal, "EVP_PKEY_CTX_set_signature_md");
   }
-  if (info_.type == KeyType::kRsa) {
+  if (info.type == KeyType::kRsa) {
     int padding = scheme.pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
     if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding) != 1) {
       return OpenSslError(absl::StatusCode::kInternal, "EVP_PKEY_CTX_set_rsa_padding");
@@ -64,14 +85,36 @@ absl::StatusOr<std::string> PemSigningKey::Sign(const SignatureScheme& scheme, a
       return OpenSslError(absl::StatusCode::kInternal, "RSA-PSS parameters");
     }
   }
+  return ctx;
+}
+
+}  // namespace
+
+PemSigningKey::PemSigningKey(EvpPkeyPtr key, KeyInfo info)
+    : key_(std::move(key)), info_(info), id_(next_key_id.fetch_add(1)) {}
+
+absl::StatusOr<std::string> PemSigningKey::Sign(const SignatureScheme& scheme, absl::string_view digest) {
+  ClearOpenSslErrors();
+  std::vector<ThreadContext>& contexts = thread_contexts;
+  auto it = std::find_if(contexts.begin(), contexts.end(), [&](const ThreadContext& c) {
+    return c.key_id == id_ && c.scheme == scheme.code;
+  });
+  if (it == contexts.end()) {
+    SIGIL_ASSIGN_OR_RETURN(EvpPkeyCtxPtr ctx, NewSignContext(key_.get(), info_, scheme));
+    if (contexts.size() >= kContextsPerThread) contexts.erase(contexts.begin());
+    contexts.push_back(ThreadContext{id_, scheme.code, std::move(ctx)});
+    it = contexts.end() - 1;
+  }
+  EVP_PKEY_CTX* ctx = it->ctx.get();
   const auto* in = reinterpret_cast<const unsigned char*>(digest.data());
   size_t sig_len = 0;
-  if (EVP_PKEY_sign(ctx.get(), nullptr, &sig_len, in, digest.size()) != 1) {
+  if (EVP_PKEY_sign(ctx, nullptr, &sig_len, in, digest.size()) != 1) {
+    contexts.erase(it);  // Never reuse a context that failed.
     return OpenSslError(absl::StatusCode::kInternal, "EVP_PKEY_sign (size)");
   }
   std::string sig(sig_len, '\0');
-  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len, in, digest.size()) !=
-      1) {
+  if (EVP_PKEY_sign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &sig_len, in, digest.size()) != 1) {
+    contexts.erase(it);
     return OpenSslError(absl::StatusCode::kInternal, "EVP_PKEY_sign");
   }
   sig.resize(sig_len);

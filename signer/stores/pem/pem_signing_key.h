@@ -3,6 +3,7 @@
 #ifndef SIGIL_SIGNER_STORES_PEM_PEM_SIGNING_KEY_H_
 #define SIGIL_SIGNER_STORES_PEM_PEM_SIGNING_KEY_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "common/openssl_util.h"
@@ -20,11 +21,14 @@ class PemSigningKey : public SigningKey {
   bool MayBlock() const override { return false; }
 
  private:
-  PemSigningKey(EvpPkeyPtr key, KeyInfo info) : key_(std::move(key)), info_(info) {}
+  PemSigningKey(EvpPkeyPtr key, KeyInfo info);
 
-  // EVP_PKEY is safe for concurrent signing once loaded; each Sign makes its own EVP_PKEY_CTX.
+  // EVP_PKEY is safe for concurrent signing once loaded; each thread signs with its own EVP_PKEY_CTX per
+  // scheme, made on its first Sign and reused after (pem_signing_key.cc).
   const EvpPkeyPtr key_;
   const KeyInfo info_;
+  // Unique per PemSigningKey ever made (never reused, unlike an address): the threads' contexts are keyed by it.
+  const uint64_t id_;
 };
 
 // Describes an OpenSSL key: RSA, or EC on a curve signerd supports. INVALID_ARGUMENT otherwise.
