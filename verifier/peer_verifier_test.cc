@@ -8,7 +8,9 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "cache/fake_clock.h"
 #include "cache/rocksdb_cache.h"
@@ -27,6 +29,7 @@ using ::sigil::testing::Issued;
 using ::sigil::testing::KeySpec;
 using ::sigil::testing::OcspFrontend;
 using ::sigil::testing::OpenSslResponder;
+using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // Counts fetches (HTTP exchanges) going through the real fetcher.
@@ -35,13 +38,23 @@ class CountingFetcher final : public ocsp::HttpFetcher {
   explicit CountingFetcher(std::unique_ptr<ocsp::HttpFetcher> real) : real_(std::move(real)) {}
   absl::StatusOr<std::string> Fetch(const ocsp::HttpRequest& request) override {
     count_.fetch_add(1);
-    return real_->Fetch(request);
+    absl::StatusOr<std::string> body = real_->Fetch(request);
+    absl::MutexLock lock(&mu_);
+    last_status_ = body.status();
+    return body;
   }
   int count() const { return count_.load(); }
+  // The outcome of the last fetch.
+  absl::Status last_status() const {
+    absl::MutexLock lock(&mu_);
+    return last_status_;
+  }
 
  private:
   std::unique_ptr<ocsp::HttpFetcher> real_;
   std::atomic<int> count_{0};
+  mutable absl::Mutex mu_;
+  absl::Status last_status_ ABSL_GUARDED_BY(mu_);
 };
 
 Issued Must(absl::StatusOr<Issued> issued) {
@@ -515,10 +528,32 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{"Http500", OcspFrontend::Mode::kStatus500, "Failed OCSP response fetch"},
                       FaultCase{"GarbageBody", OcspFrontend::Mode::kGarbage, "Failed OCSP response parse"},
                       FaultCase{"OversizedBody", OcspFrontend::Mode::kOversized, "Failed OCSP response fetch"},
+                      FaultCase{"TenMegabyteBody", OcspFrontend::Mode::kHuge, "Failed OCSP response fetch"},
                       FaultCase{"WrongContentType", OcspFrontend::Mode::kWrongContentType,
                                 "Failed OCSP response fetch"},
                       FaultCase{"ConnectionClosed", OcspFrontend::Mode::kClose, "Failed OCSP response fetch"}),
     [](const ::testing::TestParamInfo<FaultCase>& info) { return info.param.name; });
+
+// A responder that answers with a 10 MiB body (issue 10): the fetch stops at max_response_bytes (64 KiB in
+// this profile) instead of reading the body, the link fails and the peer is rejected, as for any failed fetch.
+TEST_F(PeerVerifierTest, TenMegabyteBodyIsCutAtMaxResponseBytes) {
+  world->f_fault->SetMode(OcspFrontend::Mode::kHuge);
+  auto r = Verify({Usual(world->fault_client)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->allowed());
+  EXPECT_EQ(r->reason(), "client not OCSP valid");
+  EXPECT_EQ(r->chains(0).links(0).failure(), "Failed OCSP response fetch") << r->DebugString();
+  // The fetch itself was stopped by the bound, not by a timeout or a reset.
+  EXPECT_EQ(fetcher_->last_status().code(), absl::StatusCode::kResourceExhausted) << fetcher_->last_status();
+  EXPECT_THAT(fetcher_->last_status().message(), HasSubstr("response body exceeds 65536 bytes"));
+  // The front end's handler ends when the verifier hangs up; wait for it (bounded), then check that only a
+  // small part of the body ever left it: the client stopped reading, it did not drain 10 MiB.
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (world->f_fault->huge_body_bytes_sent() < 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  const int64_t sent = world->f_fault->huge_body_bytes_sent();
+  EXPECT_GE(sent, 64 * 1024);
+  EXPECT_LT(sent, OcspFrontend::kHugeBodyBytes / 2) << "bytes the verifier's side accepted: " << sent;
+}
 
 TEST_F(PeerVerifierTest, ResponseForAnotherSerialRejected) {
   // A genuine, CA-signed response from the real responder, but about UserA1.

@@ -276,6 +276,22 @@ void OcspFrontend::Handle(int fd) {
     case Mode::kOversized:
       SendAll(fd, Response(200, "OK", "application/ocsp-response", std::string(200 * 1024, '\x30')));
       return;
+    case Mode::kHuge: {
+      // A small send buffer keeps the kernel from absorbing megabytes the client never reads, so the count
+      // below is what the client's side accepted (its receive buffer included), not what we produced.
+      int sndbuf = 64 * 1024;
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+      huge_body_bytes_sent_.store(-1);
+      int64_t sent = 0;
+      const std::string head = absl::StrCat(
+          "HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: ", kHugeBodyBytes, "\r\n\r\n");
+      if (SendAll(fd, head)) {
+        const std::string chunk(64 * 1024, '\x30');
+        while (sent < kHugeBodyBytes && !stopping_.load() && SendAll(fd, chunk)) sent += chunk.size();
+      }
+      huge_body_bytes_sent_.store(sent);
+      return;
+    }
     case Mode::kHang:
       RecvUntilClose(fd, stopping_, absl::Now() + absl::Seconds(30));
       return;

@@ -63,6 +63,9 @@ class OcspFrontend {
     kStatus500,         // HTTP 500, empty body.
     kGarbage,           // 200, application/ocsp-response, bytes that are not DER.
     kOversized,         // 200, application/ocsp-response, a 200 KiB body.
+    kHuge,              // 200, application/ocsp-response, Content-Length 10 MiB, the body sent in 64 KiB chunks
+                        // through a 64 KiB send buffer until it is all sent or the client hangs up
+                        // (huge_body_bytes_sent() says how far it got).
     kSlowBody,          // Relay, but send the body one byte every 300 ms.
     kHang,              // Read the request, never answer (until the client gives up or Stop).
     kClose,             // Close the connection at once without answering ("unreachable").
@@ -87,6 +90,10 @@ class OcspFrontend {
   int gets() const { return gets_.load(); }
   int posts() const { return posts_.load(); }
   void ResetCounts();
+  // kHuge: the size of the body (kHugeBodyBytes), and how many of its bytes the client's side of the
+  // connection accepted in the last answer, once that answer has ended (-1 until then).
+  static constexpr int64_t kHugeBodyBytes = 10 * 1024 * 1024;
+  int64_t huge_body_bytes_sent() const { return huge_body_bytes_sent_.load(); }
 
  private:
   explicit OcspFrontend(int listen_fd, int port) : listen_fd_(listen_fd), port_(port) {}
@@ -98,6 +105,7 @@ class OcspFrontend {
   std::atomic<bool> stopping_{false};
   std::atomic<int> gets_{0};
   std::atomic<int> posts_{0};
+  std::atomic<int64_t> huge_body_bytes_sent_{-1};
   std::thread acceptor_;
 
   // Guards members below.
