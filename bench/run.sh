@@ -57,11 +57,15 @@ CONFIG=(-c opt --symlink_prefix=/)
 if ((fastbuild)); then CONFIG=(); fi
 if ((build)); then
   say "building (${CONFIG[*]:-fastbuild})"
-  bazel build "${CONFIG[@]}" //signer:signerd //verifier:verifierd //bench:loadgen //bench:cache_bench >&2
+  bazel build "${CONFIG[@]}" //signer:signerd //verifier:verifierd //bench:loadgen //bench:cache_bench \
+    //bench:tls_bench //client/examples:echo_server //client/provider:sigil.so >&2
 fi
 BIN=$(bazel info "${CONFIG[@]}" bazel-bin 2>/dev/null)
 WORK=$(mktemp -d /tmp/sigil-bench.XXXXXX)
-cp "$BIN/signer/signerd" "$BIN/verifier/verifierd" "$BIN/bench/loadgen" "$BIN/bench/cache_bench" "$WORK/"
+cp "$BIN/signer/signerd" "$BIN/verifier/verifierd" "$BIN/bench/loadgen" "$BIN/bench/cache_bench" "$BIN/bench/tls_bench" \
+  "$BIN/client/examples/echo_server" "$WORK/"
+mkdir -p "$WORK/provider"
+cp "$BIN/client/provider/sigil.so" "$WORK/provider/"
 
 declare -a PIDS=()
 cleanup() {
@@ -290,9 +294,55 @@ if command -v nats-server >/dev/null 2>&1; then
 fi
 
 # --- 5. TLS handshakes of the example server -------------------------------------------------------------------------
+# client/examples/echo_server serving dev-ecdsa's certificate (P-256), each measured client connection a full TLS 1.3
+# handshake with a client certificate from the OCSP PKI (warm leaf + intermediate; the server trusts the OCSP root),
+# then "bye" and its echo (bench/tls_bench.cc). Two servers, one after the other:
+#   local:  the key from its PEM file, mTLS (OpenSSL checks the client chain), no verifierd;
+#   remote: the key in signerd (`sigil` provider: one Sign RPC per handshake) and every client chain sent to
+#           verifierd's VerifyPeer (3 certificates, 2 eligible links, warm).
+# The server is not asked for a staple (tls_bench sends no status_request), so --staple would change nothing.
 
-printf '{"label":"tls handshakes","status":"not measured: no example server in client/examples yet"}\n' \
-  | tee -a "$RESULTS" >&2
+TLS_THREADS=8
+# echo_server NAME ARGS...: starts echo_server with the environment ECHO_ENV, waits for its port (in $ECHO_PORT).
+echo_server() {
+  local name=$1 i
+  shift
+  env "${ECHO_ENV[@]}" "$WORK/echo_server" --listen=127.0.0.1:0 --max_connections=256 "$@" >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  ECHO_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    ECHO_PORT=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/$name.log")
+    if [[ -n "$ECHO_PORT" ]] && grep -q 'Server is ready' "$WORK/$name.log"; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $name did not start:" >&2
+  cat "$WORK/$name.log" >&2
+  exit 1
+}
+stop_echo() {
+  kill "$ECHO_PID" 2>/dev/null || true
+  wait "$ECHO_PID" 2>/dev/null || true
+  tail -n 50 "$WORK/$1.log" >"$out/logs/$1.log"
+}
+cat "$OCSP/warm.pem" "$OCSP/int.pem" >"$WORK/tls-client-chain.pem"
+TLS_CLIENT=("$WORK/tls_bench" --cert "$WORK/tls-client-chain.pem" --key "$OCSP/leaf-key.pem" --threads "$TLS_THREADS"
+  --duration "$DURATION" --warmup "$WARMUP")
+
+ECHO_ENV=()
+echo_server echo-local --cert "$PKI/dev-ecdsa.pem" --key "$PKI/dev-ecdsa-key.pem" --client_ca "$OCSP/root.pem"
+say "tls local key, no peer verification"
+"${TLS_CLIENT[@]}" --connect "127.0.0.1:$ECHO_PORT" --label "tls local key, no peer verification" | tee -a "$RESULTS" >&2
+stop_echo echo-local
+
+# The provider finds signerd through these (client/examples/README.md).
+ECHO_ENV=("SIGIL_SIGNER=127.0.0.1:$SIGNER_PORT" "SIGIL_CA_FILE=$PKI/ca.pem" "SIGIL_CERT_FILE=$PKI/operator.pem"
+  "SIGIL_KEY_FILE=$PKI/operator-key.pem" "SIGIL_TIMEOUT_MS=5000")
+echo_server echo-remote --cert "$PKI/dev-ecdsa.pem" --key_uri sigil:identity=dev-ecdsa --provider_path "$WORK/provider" \
+  --client_ca "$OCSP/root.pem" --verifier "127.0.0.1:$VERIFIER_PORT" --verifier_ca "$PKI/ca.pem" \
+  --verifier_cert "$PKI/operator.pem" --verifier_key "$PKI/operator-key.pem"
+say "tls remote key + peer verification"
+"${TLS_CLIENT[@]}" --connect "127.0.0.1:$ECHO_PORT" --label "tls remote key + peer verification" | tee -a "$RESULTS" >&2
+stop_echo echo-remote
 
 {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"

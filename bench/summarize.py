@@ -85,6 +85,18 @@ def main():
             cache["cache_json_bytes"], cache["rocksdb_bytes"] / cache["cache_json_bytes"],
             cache["cache_json_parse_s"]))
         print()
+    local = by.get("tls local key, no peer verification")
+    remote = by.get("tls remote key + peer verification")
+    if local or remote:
+        print("### TLS handshakes of the example server (client/examples/echo_server)\n")
+        print("| run | handshakes/s | vs local key, no verification | p50 / p99 / p999 µs per connection |")
+        print("| --- | ---: | ---: | --- |")
+        base = local["calls_per_s"] if local else 0
+        for r in (local, remote):
+            if r:
+                print("| %s | %.0f | %.2f | %s |" % (r["label"], r["calls_per_s"],
+                                                     r["calls_per_s"] / base if base else 0, lat(r)))
+        print()
     for r in results:
         if "status" in r:
             print("- %s: %s" % (r["label"], r["status"]))
