@@ -167,13 +167,13 @@ std::optional<v1::VerifyPeerResponse> PeerVerifier::VerifyFromMemory(const v1::V
 
 absl::StatusOr<std::shared_ptr<const PeerVerifier::ParsedCertificate>> PeerVerifier::Certificate(
     absl::string_view der, bool memory_only) {
-  std::string fingerprint = cache::CacheKey(der);
   {
     absl::ReaderMutexLock lock(&certs_mu_);
-    auto it = certs_.find(fingerprint);
+    auto it = certs_.find(der);  // By the DER itself: no SHA-256 per certificate on a hit.
     if (it != certs_.end()) return it->second;
   }
   if (memory_only) return nullptr;
+  std::string fingerprint = cache::CacheKey(der);
   SIGIL_ASSIGN_OR_RETURN(X509Ptr cert, ParseDerCertificate(der));
   auto parsed = std::make_shared<ParsedCertificate>();
   // Fills the certificate's cached extensions now, so that concurrent readers later only read it.
@@ -189,8 +189,7 @@ absl::StatusOr<std::shared_ptr<const PeerVerifier::ParsedCertificate>> PeerVerif
     certs_.clear();
     issued_.clear();
   }
-  auto [it, inserted] = certs_.emplace(parsed->fingerprint, parsed);
-  return it->second;
+  return certs_.emplace(std::string(der), parsed).first->second;
 }
 
 absl::StatusOr<std::optional<v1::VerifyPeerResponse>> PeerVerifier::VerifyImpl(const v1::VerifyPeerRequest& request,

@@ -22,7 +22,7 @@
 // Hot path: each valid (certificate, issuer, response DER) verdict is kept in memory, so a cache hit only
 // compares bytes — no DER parsing, no signature check — until the response's window (or its delegated
 // signer's validity) ends. At most kMaxMemoEntries are kept; the memo is cleared when full. Parsed
-// certificates are kept by fingerprint (SHA-256 of the DER) too, with the "link i is issued by link i+1"
+// certificates are kept by their DER too, with the "link i is issued by link i+1"
 // checks already passed: in OpenSSL 3.0 parsing a certificate (its public key through the provider
 // decoders, under global locks) costs more than everything else a warm verification does.
 //
@@ -205,7 +205,7 @@ class PeerVerifier {
 
   // Guards members below (separate from mu_: read on every request).
   absl::Mutex certs_mu_;
-  // Parsed certificates by fingerprint.
+  // Parsed certificates by their DER.
   absl::flat_hash_map<std::string, std::shared_ptr<const ParsedCertificate>> certs_ ABSL_GUARDED_BY(certs_mu_);
   // Memo keys (certificate|issuer fingerprints) of links whose issuer check passed.
   absl::flat_hash_set<std::string> issued_ ABSL_GUARDED_BY(certs_mu_);
