@@ -55,10 +55,13 @@ absl::Status SignerClient::CallWithRetry(Attempt attempt) const {
   for (int i = 1;; ++i) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
+    // Retries wait for the channel to connect instead of failing fast (see the header: the waiting call is
+    // what drives the reconnection's TLS handshake).
+    if (i > 1) context.set_wait_for_ready(true);
     absl::Status status = ToAbsl(attempt(&context));
     if (status.code() == absl::StatusCode::kDeadlineExceeded && !last_unavailable.ok()) {
-      // The deadline passed during a retry (e.g. while the channel was still connecting): report why the
-      // call needed retrying rather than the deadline it ran into.
+      // The deadline passed during a retry (signerd still down, the retry waiting for a connection): report
+      // why the call needed retrying rather than the deadline it ran into.
       return last_unavailable;
     }
     if (status.code() != absl::StatusCode::kUnavailable) return status;

@@ -9,13 +9,19 @@
 // map one to one onto absl::StatusCode.
 //
 // Recovery contract: if signerd is reachable again at some point before a call's deadline, the call
-// succeeds (given time for one connection and one RPC). This is why the retrying is done here and only
-// here: Create() turns the channel's own gRPC retryPolicy off (ChannelOptions::retry is ignored), so
-// attempts do not multiply (4 SignerClient attempts x 4 gRPC attempts) and the number of attempts is not
-// capped by a count that a slow reconnect (a loaded host, a sanitizer build) can exhaust before signerd is
-// reachable. Retry attempts do not use wait_for_ready: an attempt made while the channel is still
-// disconnected fails fast and is retried after the backoff, so a signerd that stays down yields UNAVAILABLE
-// (not DEADLINE_EXCEEDED) at the deadline. A channel passed to CreateWithChannel keeps whatever retry
+// succeeds (given time for one reconnection, at most ChannelOptions::max_reconnect_backoff after signerd is
+// back, and one RPC). Two things make that deterministic:
+// - Retry attempts (not the first) are wait_for_ready: they wait, until the deadline, for the channel to
+//   connect. gRPC drives a connection's TCP and TLS handshake only while some thread polls for it, i.e. while a
+//   call is waiting on the channel (otherwise only its 5 s backup poller does). A fail-fast attempt on a
+//   disconnected channel returns UNAVAILABLE at once, so retrying fail-fast attempts with sleeps in between
+//   left the reconnection's handshake unpolled until signerd's handshake timeout (500 ms by default) closed it:
+//   signerd restarted, the provider in a TLS server (sigil.so) kept failing Sign for good.
+// - The retrying is done here and only here: Create() turns the channel's own gRPC retryPolicy off
+//   (ChannelOptions::retry is ignored), so attempts do not multiply (4 SignerClient attempts x 4 gRPC attempts
+//   before) and no attempt count that a slow reconnection can exhaust cuts recovery short.
+// A signerd that stays down until the deadline yields its UNAVAILABLE (the first attempt's connection error),
+// not DEADLINE_EXCEEDED, after the full timeout. A channel passed to CreateWithChannel keeps whatever retry
 // policy it was made with.
 //
 // Thread-safe: one SignerClient may be used from any number of threads at once.
@@ -95,8 +101,9 @@ class SignerClient {
   SignerClient(std::shared_ptr<grpc::Channel> channel, const SignerClientOptions& options);
 
   // Runs `attempt(context)` until it succeeds, fails with a status other than UNAVAILABLE, max_attempts run
-  // out, or the deadline passes. Each attempt gets a fresh context with the call's overall deadline. When
-  // the deadline passes during a retry, the last UNAVAILABLE is returned (signerd never answered).
+  // out, or the deadline passes. Each attempt gets a fresh context with the call's overall deadline; retries
+  // are wait_for_ready. When the deadline passes during a retry, the last UNAVAILABLE is returned (signerd
+  // never answered).
   template <typename Attempt>
   absl::Status CallWithRetry(Attempt attempt) const;
 
