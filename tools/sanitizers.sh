@@ -36,7 +36,12 @@ if [[ "$mode" == tsan ]]; then
   # report every buffer they hand between their own threads (seen: libssl, libprotobuf, upb, gpr_malloc,
   # absl::Status and absl random pools, RocksDB blocks). Their locks and thread starts still order events.
   # Children (the daemons that tests start) inherit TSAN_OPTIONS.
-  extra+=("--test_env=TSAN_OPTIONS=suppressions=$root/tools/tsan.supp:second_deadlock_stack=1:halt_on_error=1:ignore_noninstrumented_modules=1")
+  tsan_options="suppressions=$root/tools/tsan.supp:second_deadlock_stack=1:halt_on_error=1"
+  tsan_options+=":ignore_noninstrumented_modules=1"
+  extra+=("--test_env=TSAN_OPTIONS=$tsan_options")
+  # The suppressions file is read at run time and is no Bazel input: its hash in the environment makes an edit
+  # invalidate cached test results.
+  extra+=("--test_env=SIGIL_TSAN_SUPP_SHA256=$(sha256sum "$root/tools/tsan.supp" | cut -d' ' -f1)")
 fi
 
 cd "$root"
