@@ -331,15 +331,16 @@ TLS_CLIENT=("$WORK/tls_bench" --cert "$WORK/tls-client-chain.pem" --key "$OCSP/l
 ECHO_ENV=()
 echo_server echo-local --cert "$PKI/dev-ecdsa.pem" --key "$PKI/dev-ecdsa-key.pem" --client_ca "$OCSP/root.pem"
 say "tls local key, no peer verification"
-"${TLS_CLIENT[@]}" --connect "127.0.0.1:$ECHO_PORT" --label "tls local key, no peer verification" | tee -a "$RESULTS" >&2
+"${TLS_CLIENT[@]}" --connect "127.0.0.1:$ECHO_PORT" --label "tls local key, no peer verification" \
+  | tee -a "$RESULTS" >&2
 stop_echo echo-local
 
 # The provider finds signerd through these (client/examples/README.md).
 ECHO_ENV=("SIGIL_SIGNER=127.0.0.1:$SIGNER_PORT" "SIGIL_CA_FILE=$PKI/ca.pem" "SIGIL_CERT_FILE=$PKI/operator.pem"
   "SIGIL_KEY_FILE=$PKI/operator-key.pem" "SIGIL_TIMEOUT_MS=5000")
-echo_server echo-remote --cert "$PKI/dev-ecdsa.pem" --key_uri sigil:identity=dev-ecdsa --provider_path "$WORK/provider" \
-  --client_ca "$OCSP/root.pem" --verifier "127.0.0.1:$VERIFIER_PORT" --verifier_ca "$PKI/ca.pem" \
-  --verifier_cert "$PKI/operator.pem" --verifier_key "$PKI/operator-key.pem"
+echo_server echo-remote --cert "$PKI/dev-ecdsa.pem" --key_uri sigil:identity=dev-ecdsa \
+  --provider_path "$WORK/provider" --client_ca "$OCSP/root.pem" --verifier "127.0.0.1:$VERIFIER_PORT" \
+  --verifier_ca "$PKI/ca.pem" --verifier_cert "$PKI/operator.pem" --verifier_key "$PKI/operator-key.pem"
 say "tls remote key + peer verification"
 "${TLS_CLIENT[@]}" --connect "127.0.0.1:$ECHO_PORT" --label "tls remote key + peer verification" | tee -a "$RESULTS" >&2
 stop_echo echo-remote

@@ -124,8 +124,9 @@ int main(int argc, char** argv) {
   // The server's certificate is not what is measured here (the example server's is checked by the e2e test).
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   const std::string cert = absl::GetFlag(FLAGS_cert);
+  const std::string key = absl::GetFlag(FLAGS_key);
   if (!cert.empty() && (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1 ||
-                        SSL_CTX_use_PrivateKey_file(ctx.get(), absl::GetFlag(FLAGS_key).c_str(), SSL_FILETYPE_PEM) != 1)) {
+                        SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)) {
     fprintf(stderr, "tls_bench: cannot load %s / key: %s\n", cert.c_str(), OpenSslErrors().c_str());
     return 2;
   }
@@ -161,7 +162,8 @@ int main(int argc, char** argv) {
   std::vector<double>& l = totals.latencies_us;
   std::sort(l.begin(), l.end());
   auto pct = [&](double p) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))]; };
-  printf("{\"label\":\"%s\",\"rpc\":\"tls_handshake\",\"target\":\"%s\",\"threads\":%d,\"tls\":\"%s\",\"duration_s\":%.3f,"
+  printf("{\"label\":\"%s\",\"rpc\":\"tls_handshake\",\"target\":\"%s\",\"threads\":%d,\"tls\":\"%s\","
+         "\"duration_s\":%.3f,"
          "\"calls\":%zu,\"errors\":%lld,\"calls_per_s\":%.1f,\"items_per_s\":%.1f,"
          "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f}%s}\n",
          absl::GetFlag(FLAGS_label).c_str(), absl::GetFlag(FLAGS_connect).c_str(), absl::GetFlag(FLAGS_threads),

@@ -2,8 +2,8 @@
 //
 // VerifyPeer answers on gRPC's thread when PeerVerifier::VerifyFromMemory can (a warm peer: no parsing, no
 // cache read, nothing that blocks); otherwise it runs PeerVerifier::Verify (verifier/peer_verifier.h) on a
-// BlockingPool, never on gRPC's threads, and finishes the reactor from the pool; when kMaxQueued requests already wait, it answers
-// RESOURCE_EXHAUSTED. PeerVerifier's errors map to gRPC codes unchanged (INVALID_ARGUMENT for bad chains
+// BlockingPool, never on gRPC's threads, and finishes the reactor from the pool; when kMaxQueued requests
+// already wait, it answers RESOURCE_EXHAUSTED. PeerVerifier's errors map to gRPC codes unchanged (INVALID_ARGUMENT for bad chains
 // or an unknown profile). Advisories describe the asking server with VerifyPeerRequest.server, or else
 // with the caller's mTLS identity (name = common/caller.h label, host = its address).
 // GetStaple (stapling::StapleManager, may fetch) and VerifyStaple (stapling::VerifyStaple) run on the same
