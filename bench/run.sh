@@ -18,6 +18,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 quick=0
 build=1
@@ -80,7 +82,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- PKI: the dev PKI for mTLS and signing identities, a SoftHSM2 token with an EC and an RSA key -----------------
 
@@ -106,33 +107,11 @@ p11 --login --pin "$(<"$TOKEN/pin")" --write-object "$WORK/rsa-cert.der" --type 
 # --- OCSP PKI: root -> intermediate -> leaves, each link's AIA naming a local `openssl ocsp` responder -------------
 
 OCSP="$WORK/ocsp"
-mkdir -p "$OCSP"
 PORT_INT=$(free_port)  # answers for leaves (signed by the intermediate)
 PORT_ROOT=$(free_port) # answers for the intermediate (signed by the root)
-ca_ext='[ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign, digitalSignature\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n'
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OCSP/root-key.pem" \
-  -subj "/CN=Bench OCSP Root" -days 30 -out "$OCSP/root.pem" 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OCSP/int-key.pem" \
-  -subj "/CN=Bench OCSP Intermediate" -out "$OCSP/int.csr" 2>/dev/null
-printf "$ca_ext"'authorityInfoAccess = OCSP;URI:http://127.0.0.1:%s/\n' "$PORT_ROOT" >"$OCSP/int.ext"
-openssl x509 -req -in "$OCSP/int.csr" -CA "$OCSP/root.pem" -CAkey "$OCSP/root-key.pem" -set_serial 0x100001 \
-  -days 30 -sha256 -extfile "$OCSP/int.ext" -extensions ca -out "$OCSP/int.pem" 2>/dev/null
-printf '[leaf]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%s/\n' \
-  "$PORT_INT" >"$OCSP/leaf.ext"
-# Every leaf shares one key (the benchmark is about certificates, not keys): one openssl run per leaf.
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OCSP/leaf-key.pem" \
-  -subj "/CN=bench-peer" -out "$OCSP/leaf.csr" 2>/dev/null
-expiry=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
-printf 'V\t%s\t\t100001\tunknown\t/CN=Bench OCSP Intermediate\n' "$expiry" >"$OCSP/root.idx"
-: >"$OCSP/int.idx"
-# Every leaf has the same subject: tell `openssl ocsp`'s index loader that subjects need not be unique.
-echo 'unique_subject = no' >"$OCSP/int.idx.attr"
+make_ocsp_pki "$OCSP" Bench "$PORT_ROOT" "$PORT_INT"
 # leaf NAME SERIAL_HEX: $OCSP/NAME.pem, listed as good in the intermediate's index.
-leaf() {
-  openssl x509 -req -in "$OCSP/leaf.csr" -CA "$OCSP/int.pem" -CAkey "$OCSP/int-key.pem" -set_serial "0x$2" \
-    -days 30 -sha256 -extfile "$OCSP/leaf.ext" -extensions leaf -out "$OCSP/$1.pem" 2>/dev/null
-  printf 'V\t%s\t\t%s\tunknown\t/CN=bench-peer\n' "$expiry" "$2" >>"$OCSP/int.idx"
-}
+leaf() { ocsp_leaf "$OCSP" "$2" >"$OCSP/$1.pem"; }
 say "making the OCSP PKI ($COLD_LEAVES cold leaves)"
 leaf burst 200001
 leaf warm 200002
@@ -174,10 +153,7 @@ requests_seen() { grep -c 'OCSP Request Data:' "$out/logs/$1.log" || true; }
 
 SIGNER_PORT=$(free_port)
 VERIFIER_PORT=$(free_port)
-listener() {
-  printf '{"listen": "127.0.0.1:%s", "tls": {"cert_file": "%s", "key_file": "%s", "ca_file": "%s", "verify": true, "timeout": 5}}' \
-    "$1" "$PKI/$2.pem" "$PKI/$2-key.pem" "$PKI/ca.pem"
-}
+listener() { listener_json "$1" "$2" "$PKI"; }
 pem_identity() {
   printf '{"name": "%s", "cert_file": "%s", "key_file": "%s", "allowed_principals": ["operator"]}' \
     "$1" "$PKI/$1.pem" "$PKI/$1-key.pem"

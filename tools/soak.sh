@@ -19,6 +19,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 minutes=10
 out=""
 build=1
@@ -57,7 +59,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- PKI and token (as bench/run.sh) --------------------------------------------------------------------------------
 PKI="$WORK/pki"
@@ -67,36 +68,15 @@ tools/dev_token.sh "$PKI" "$TOKEN" >"$out/logs/dev_token.log" 2>&1
 export SOFTHSM2_CONF="$TOKEN/softhsm2.conf"
 
 OCSP="$WORK/ocsp"
-mkdir -p "$OCSP"
 PORT_INT=$(free_port)
 PORT_ROOT=$(free_port)
-ca_ext='[ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign, digitalSignature\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n'
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OCSP/root-key.pem" \
-  -subj "/CN=Soak OCSP Root" -days 30 -out "$OCSP/root.pem" 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OCSP/int-key.pem" \
-  -subj "/CN=Soak OCSP Intermediate" -out "$OCSP/int.csr" 2>/dev/null
-printf "$ca_ext"'authorityInfoAccess = OCSP;URI:http://127.0.0.1:%s/\n' "$PORT_ROOT" >"$OCSP/int.ext"
-openssl x509 -req -in "$OCSP/int.csr" -CA "$OCSP/root.pem" -CAkey "$OCSP/root-key.pem" -set_serial 0x100001 \
-  -days 30 -sha256 -extfile "$OCSP/int.ext" -extensions ca -out "$OCSP/int.pem" 2>/dev/null
-printf '[leaf]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%s/\n' \
-  "$PORT_INT" >"$OCSP/leaf.ext"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OCSP/leaf-key.pem" \
-  -subj "/CN=soak-peer" -out "$OCSP/leaf.csr" 2>/dev/null
-expiry=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
-printf 'V\t%s\t\t100001\tunknown\t/CN=Soak OCSP Intermediate\n' "$expiry" >"$OCSP/root.idx"
-: >"$OCSP/int.idx"
-echo 'unique_subject = no' >"$OCSP/int.idx.attr"
+make_ocsp_pki "$OCSP" Soak "$PORT_ROOT" "$PORT_INT"
 : >"$OCSP/leaves.pem"
 say "making 200 OCSP leaves"
 for ((i = 0; i < 200; i++)); do
-  serial=$(printf '3%05X' "$i")
-  openssl x509 -req -in "$OCSP/leaf.csr" -CA "$OCSP/int.pem" -CAkey "$OCSP/int-key.pem" -set_serial "0x$serial" \
-    -days 30 -sha256 -extfile "$OCSP/leaf.ext" -extensions leaf 2>/dev/null >>"$OCSP/leaves.pem"
-  printf 'V\t%s\t\t%s\tunknown\t/CN=soak-peer\n' "$expiry" "$serial" >>"$OCSP/int.idx"
+  ocsp_leaf "$OCSP" "$(printf '3%05X' "$i")" >>"$OCSP/leaves.pem"
 done
-openssl x509 -req -in "$OCSP/leaf.csr" -CA "$OCSP/int.pem" -CAkey "$OCSP/int-key.pem" -set_serial 0x200001 \
-  -days 30 -sha256 -extfile "$OCSP/leaf.ext" -extensions leaf -out "$OCSP/first.pem" 2>/dev/null
-printf 'V\t%s\t\t200001\tunknown\t/CN=soak-peer\n' "$expiry" >>"$OCSP/int.idx"
+ocsp_leaf "$OCSP" 200001 >"$OCSP/first.pem"
 cat "$OCSP/first.pem" "$OCSP/int.pem" "$OCSP/root.pem" >"$OCSP/chain.pem"
 openssl ocsp -index "$OCSP/int.idx" -CA "$OCSP/int.pem" -rsigner "$OCSP/int.pem" -rkey "$OCSP/int-key.pem" \
   -port "$PORT_INT" -nmin 60 >"$out/logs/ocsp-int.log" 2>&1 &
@@ -108,10 +88,7 @@ PIDS+=($!)
 # --- daemons -----------------------------------------------------------------------------------------------------------
 SIGNER_PORT=$(free_port)
 VERIFIER_PORT=$(free_port)
-listener() {
-  printf '{"listen": "127.0.0.1:%s", "tls": {"cert_file": "%s", "key_file": "%s", "ca_file": "%s", "verify": true, "timeout": 5}}' \
-    "$1" "$PKI/$2.pem" "$PKI/$2-key.pem" "$PKI/ca.pem"
-}
+listener() { listener_json "$1" "$2" "$PKI"; }
 cat >"$WORK/signerd.json" <<JSON
 {"listener": $(listener "$SIGNER_PORT" signerd),
  "identities": [{"name": "dev-hsm", "cert_store": "PKCS11", "cert_match_by": "Subject", "cert_match": "dev-hsm",
