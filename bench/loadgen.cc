@@ -429,7 +429,8 @@ int main(int argc, char** argv) {
   const absl::Time begin = absl::Now();
   const double warmup = run.max_requests > 0 ? 0 : absl::GetFlag(FLAGS_warmup);
   run.measure_from = begin + absl::Seconds(warmup);
-  run.measure_until = run.max_requests > 0 ? absl::InfiniteFuture() : run.measure_from + absl::Seconds(absl::GetFlag(FLAGS_duration));
+  run.measure_until = run.max_requests > 0 ? absl::InfiniteFuture()
+                                           : run.measure_from + absl::Seconds(absl::GetFlag(FLAGS_duration));
 
   std::vector<std::unique_ptr<Slot>> slots;
   for (int i = 0; i < concurrency; ++i) slots.push_back(std::make_unique<Slot>(&run, pool[i % channels]));
@@ -461,7 +462,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "{\"label\":" << JsonString(absl::GetFlag(FLAGS_label)) << ",\"rpc\":\"" << rpc
             << "\",\"target\":" << JsonString(absl::GetFlag(FLAGS_target)) << ",\"channels\":" << channels
-            << ",\"concurrency\":" << concurrency << ",\"batch\":" << (rpc == "sign_batch" ? absl::GetFlag(FLAGS_batch) : 1)
+            << ",\"concurrency\":" << concurrency
+            << ",\"batch\":" << (rpc == "sign_batch" ? absl::GetFlag(FLAGS_batch) : 1)
             << ",\"warmup_s\":" << Fixed(warmup) << ",\"duration_s\":" << Fixed(seconds, 3)
             << ",\"calls\":" << (run.ok + errors) << ",\"ok\":" << run.ok << ",\"errors\":" << errors
             << ",\"error_codes\":{" << absl::StrJoin(codes, ",") << "}"
