@@ -80,6 +80,7 @@ TEST(TokenLossUnderLoadTest, DeletedAndRestoredTokenDirectory) {
   std::atomic<int> bad_signatures{0};
   absl::Mutex mu;
   std::map<absl::StatusCode, int> other_codes;  // Guarded by mu.
+  std::map<absl::StatusCode, std::string> other_messages;  // First message per code; guarded by mu.
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -97,6 +98,7 @@ TEST(TokenLossUnderLoadTest, DeletedAndRestoredTokenDirectory) {
         } else {
           absl::MutexLock lock(&mu);
           ++other_codes[signature.status().code()];
+          other_messages.emplace(signature.status().code(), std::string(signature.status().message()));
         }
       }
     });
@@ -126,7 +128,8 @@ TEST(TokenLossUnderLoadTest, DeletedAndRestoredTokenDirectory) {
   EXPECT_EQ(bad_signatures.load(), 0);
   absl::MutexLock lock(&mu);
   for (const auto& [code, count] : other_codes) {
-    ADD_FAILURE() << count << " Sign call(s) failed with " << absl::StatusCodeToString(code) << ", not UNAVAILABLE";
+    ADD_FAILURE() << count << " Sign call(s) failed with " << absl::StatusCodeToString(code)
+                  << ", not UNAVAILABLE; first: " << other_messages[code];
   }
   const pkcs11::TokenStats stats = (*store)->token_stats();
   EXPECT_GE(stats.losses, 1u);
