@@ -331,7 +331,11 @@ absl::Status Pkcs11Token::Run(absl::string_view what, absl::FunctionRef<CkCall(c
           Release(*std::move(lease));
           continue;
         }
-        if (IsTokenGone(call.rv) || (IsHandleInvalid(call.rv) && !StillPresent(use))) {
+        // A module whose token vanishes mid-call may say so with a vague code (an invalid handle, or a
+        // CKR_GENERAL_ERROR / CKR_FUNCTION_FAILED that would otherwise be INTERNAL): when the token is no
+        // longer there, that is a lost token (UNAVAILABLE, retry), whatever the code.
+        const bool vague = IsHandleInvalid(call.rv) || CkrStatusCode(call.rv) == absl::StatusCode::kInternal;
+        if (IsTokenGone(call.rv) || (vague && !StillPresent(use))) {
           if (call.rv == CKR_SESSION_HANDLE_INVALID || call.rv == CKR_SESSION_CLOSED) {
             lease->session.Abandon();  // Not ours any more: never close a handle the module may reuse.
           }
