@@ -1,17 +1,13 @@
 #include "cache/cache_service.h"
 
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "cache/nats_cache_json.h"
 #include "common/caller.h"
 #include "common/logging.h"
@@ -19,52 +15,6 @@
 #include "google/protobuf/timestamp.pb.h"
 
 namespace sigil::cache {
-
-// One background thread running import/export jobs in order, with a bounded queue.
-class CacheService::Worker {
- public:
-  Worker() : thread_([this] { Run(); }) {}
-
-  ~Worker() {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    thread_.join();
-  }
-
-  // Queues `job`; false when kMaxQueuedJobs are already waiting.
-  bool TrySchedule(std::function<void()> job) {
-    absl::MutexLock lock(&mu_);
-    if (queue_.size() >= kMaxQueuedJobs) return false;
-    queue_.push_back(std::move(job));
-    return true;
-  }
-
- private:
-  // Runs jobs until stopping and the queue is empty (queued jobs still finish their RPCs).
-  void Run() {
-    for (;;) {
-      std::function<void()> job;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(this, &Worker::HasWorkOrStopping));
-        if (queue_.empty()) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      job();
-    }
-  }
-
-  bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); }
-
-  // Guards members below.
-  mutable absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
-};
 
 namespace {
 
@@ -193,7 +143,7 @@ CacheServiceOptions WithDefaults(CacheServiceOptions options) {
 CacheService::CacheService() : CacheService(CacheServiceOptions()) {}
 
 CacheService::CacheService(CacheServiceOptions options)
-    : options_(WithDefaults(std::move(options))), worker_(std::make_unique<Worker>()) {}
+    : options_(WithDefaults(std::move(options))), worker_(std::make_unique<BlockingPool>(1, kMaxQueuedJobs)) {}
 
 CacheService::~CacheService() = default;
 
@@ -321,7 +271,7 @@ grpc::ServerUnaryReactor* CacheService::ImportNatsCache(grpc::CallbackServerCont
     LogInfo(absl::StrCat("audit: Cache/ImportNatsCache caller=", label, " imported=", response->imported(),
                          " rejected=", response->rejected()));
     finish(absl::OkStatus());
-  });
+  }).ok();
   if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                  "too many cache imports and exports are already running; retry later"));
@@ -352,7 +302,7 @@ grpc::ServerUnaryReactor* CacheService::ExportNatsCache(grpc::CallbackServerCont
     response->set_cache_json(*std::move(json));
     LogInfo(absl::StrCat("audit: Cache/ExportNatsCache caller=", label, " entries=", entries.size()));
     finish(absl::OkStatus());
-  });
+  }).ok();
   if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                  "too many cache imports and exports are already running; retry later"));

@@ -29,6 +29,7 @@
 #include "cache/clock.h"
 #include "cache/ocsp_cache.h"
 #include "cache/response_validator.h"
+#include "common/blocking_pool.h"
 #include "sigil/cache/v1/cache.grpc.pb.h"
 
 namespace sigil::cache {
@@ -83,10 +84,9 @@ class CacheService final : public sigil::cache::v1::Cache::CallbackService {
                                             v1::ExportNatsCacheResponse* response) override;
 
  private:
-  class Worker;
-
   const CacheServiceOptions options_;
-  std::unique_ptr<Worker> worker_;
+  // One thread running import/export jobs in order, at most kMaxQueuedJobs waiting.
+  std::unique_ptr<BlockingPool> worker_;
 };
 
 }  // namespace sigil::cache

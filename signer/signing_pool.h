@@ -10,45 +10,30 @@
 #ifndef SIGIL_SIGNER_SIGNING_POOL_H_
 #define SIGIL_SIGNER_SIGNING_POOL_H_
 
-#include <deque>
 #include <functional>
-#include <thread>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/blocking_pool.h"
 
 namespace sigil::signer {
 
+// A BlockingPool (common/blocking_pool.h) that tells each task its queue time and words refusals for Sign.
 class SigningPool {
  public:
   // A task receives the time it spent queued.
   using Task = std::function<void(absl::Duration queued)>;
 
+  // `threads` below 1 counts as 1.
   SigningPool(int threads, size_t max_queued);
-  ~SigningPool();
   SigningPool(const SigningPool&) = delete;
   SigningPool& operator=(const SigningPool&) = delete;
 
   // Queues `task`. RESOURCE_EXHAUSTED when max_queued tasks already wait (the task is not run).
-  absl::Status Submit(Task task) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Submit(Task task);
 
  private:
-  struct Entry {
-    Task task;
-    absl::Time queued_at;
-  };
-  void Run() ABSL_LOCKS_EXCLUDED(mu_);
-
-  const size_t max_queued_;
-  // Guards members below.
-  absl::Mutex mu_;
-  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-
-  std::vector<std::thread> threads_;
+  BlockingPool pool_;
 };
 
 }  // namespace sigil::signer

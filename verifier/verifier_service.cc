@@ -48,8 +48,7 @@ VerifierService::VerifierService(VerifierServiceParts parts)
 
 void VerifierService::RunOnPool(grpc::ServerUnaryReactor* reactor, const char* rpc,
                                 std::function<absl::Status()> work) {
-  const bool queued = pool_.TrySchedule([reactor, work = std::move(work)] { reactor->Finish(ToGrpc(work())); });
-  if (!queued) {
+  if (!pool_.TrySchedule([reactor, work = std::move(work)] { reactor->Finish(ToGrpc(work())); }).ok()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                  absl::StrCat("too many ", rpc, " calls waiting; retry later")));
   }

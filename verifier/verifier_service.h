@@ -18,7 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "sigil/verifier/v1/verifier.grpc.pb.h"
-#include "verifier/blocking_pool.h"
+#include "common/blocking_pool.h"
 #include "cache/clock.h"
 #include "verifier/advisories/advisory_bus.h"
 #include "verifier/peer_verifier.h"
@@ -68,7 +68,7 @@ class VerifierService final : public sigil::verifier::v1::Verifier::CallbackServ
   void RunOnPool(grpc::ServerUnaryReactor* reactor, const char* rpc, std::function<absl::Status()> work);
 
   const VerifierServiceParts parts_;
-  BlockingPool pool_;
+  sigil::BlockingPool pool_;
 };
 
 }  // namespace sigil::verifier

@@ -1,8 +1,10 @@
-#include "verifier/blocking_pool.h"
+#include "common/blocking_pool.h"
 
 #include <utility>
 
-namespace sigil::verifier {
+#include "absl/strings/str_cat.h"
+
+namespace sigil {
 
 BlockingPool::BlockingPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
@@ -16,11 +18,14 @@ BlockingPool::~BlockingPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-bool BlockingPool::TrySchedule(std::function<void()> task) {
+absl::Status BlockingPool::TrySchedule(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
-  if (stopping_ || queue_.size() >= max_queued_) return false;
+  if (stopping_) return absl::UnavailableError("shutting down");
+  if (queue_.size() >= max_queued_) {
+    return absl::ResourceExhaustedError(absl::StrCat(max_queued_, " tasks already waiting"));
+  }
   queue_.push_back(std::move(task));
-  return true;
+  return absl::OkStatus();
 }
 
 void BlockingPool::Run() {
@@ -39,4 +44,4 @@ void BlockingPool::Run() {
   }
 }
 
-}  // namespace sigil::verifier
+}  // namespace sigil
