@@ -34,6 +34,8 @@ class BlockingPool {
   absl::Status TrySchedule(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t max_queued() const { return max_queued_; }
+  // How many threads run tasks (fixed at construction).
+  size_t threads() const { return threads_.size(); }
 
  private:
   void Run() ABSL_LOCKS_EXCLUDED(mu_);

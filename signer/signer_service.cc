@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -210,40 +211,56 @@ grpc::ServerUnaryReactor* SignerService::SignBatch(grpc::CallbackServerContext* 
   // Every result exists before any pool task runs; tasks then write only their own element.
   for (int i = 0; i < n; ++i) response->add_results();
 
-  // Items whose store may block run on the pool, one task each (so a token's sessions work in parallel);
-  // the last one to finish, or this thread when none is pending, finishes the reactor. `pending` starts
-  // at 1 for this thread, so the reactor cannot finish while items are still being submitted.
+  // Items whose store may block run on the pool in at most pool_.threads() tasks, each signing a share of
+  // them in turn: as many as can run at once (so a token's sessions work in parallel) without paying a
+  // thread hand-off per item. The last task to finish, or this thread when none is pending, finishes the
+  // reactor. `pending` starts at 1 for this thread, so the reactor cannot finish while tasks are submitted.
   struct Batch {
     std::atomic<int> pending{1};
     grpc::ServerUnaryReactor* reactor = nullptr;
   };
   auto batch = std::make_shared<Batch>();
   batch->reactor = context->DefaultReactor();
+  struct Item {
+    SignJob job;
+    const v1::SignRequest* request = nullptr;
+    v1::SignBatchResponse::Result* result = nullptr;
+  };
+  std::vector<Item> blocking;
   for (int i = 0; i < n; ++i) {
-    const v1::SignRequest& item = request->requests(i);
-    v1::SignBatchResponse::Result* result = response->mutable_results(i);
-    auto job = std::make_shared<SignJob>();
-    absl::Status status = PrepareSignJob(identities_, caller, item, *job);
-    if (!status.ok() || !job->version->key->MayBlock()) {
-      if (status.ok()) status = SignWith(*job, item.digest(), result);
-      Audit(*job, status, absl::ZeroDuration());
-      SetResult(status, result);
+    Item item{SignJob{}, &request->requests(i), response->mutable_results(i)};
+    absl::Status status = PrepareSignJob(identities_, caller, *item.request, item.job);
+    if (status.ok() && item.job.version->key->MayBlock()) {
+      blocking.push_back(std::move(item));
       continue;
     }
+    if (status.ok()) status = SignWith(item.job, item.request->digest(), item.result);
+    Audit(item.job, status, absl::ZeroDuration());
+    SetResult(status, item.result);
+  }
+  const size_t tasks = std::min(blocking.size(), static_cast<size_t>(std::max(pool_.threads(), 1)));
+  for (size_t t = 0; t < tasks; ++t) {
+    // Items t, t + tasks, t + 2 * tasks, ...: shares differ by at most one item.
+    auto share = std::make_shared<std::vector<Item>>();
+    for (size_t i = t; i < blocking.size(); i += tasks) share->push_back(std::move(blocking[i]));
     batch->pending.fetch_add(1);
-    status = pool_.Submit([job, context, &item, result, batch](absl::Duration queued) {
-      RecordSignLatency(job->store, SignPhase::kQueue, queued);
-      absl::Status outcome = context->IsCancelled()
-                                 ? absl::CancelledError("the caller gave up while the signature was queued")
-                                 : SignWith(*job, item.digest(), result);
-      Audit(*job, outcome, queued);
-      SetResult(outcome, result);
+    absl::Status status = pool_.Submit([share, context, batch](absl::Duration queued) {
+      for (Item& item : *share) {
+        RecordSignLatency(item.job.store, SignPhase::kQueue, queued);
+        absl::Status outcome = context->IsCancelled()
+                                   ? absl::CancelledError("the caller gave up while the signature was queued")
+                                   : SignWith(item.job, item.request->digest(), item.result);
+        Audit(item.job, outcome, queued);
+        SetResult(outcome, item.result);
+      }
       if (batch->pending.fetch_sub(1) == 1) batch->reactor->Finish(grpc::Status::OK);
     });
     if (!status.ok()) {
       batch->pending.fetch_sub(1);
-      Audit(*job, status, absl::ZeroDuration());
-      SetResult(status, result);
+      for (Item& item : *share) {
+        Audit(item.job, status, absl::ZeroDuration());
+        SetResult(status, item.result);
+      }
     }
   }
   if (batch->pending.fetch_sub(1) == 1) batch->reactor->Finish(grpc::Status::OK);

@@ -42,8 +42,9 @@ class SignerService final : public sigil::signer::v1::Signer::CallbackService {
   grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context, const v1::SignRequest* request,
                                  v1::SignResponse* response) override;
   // Each item exactly as Sign (authorization, validation, audit line); items whose store may block run on
-  // the pool, one task each, so a batch is bounded by kMaxSignBatch items and the pool's queue bound (an
-  // item refused by a full pool gets RESOURCE_EXHAUSTED in its result).
+  // the pool, split into at most pool.threads() tasks that each sign their share in turn, so a batch is
+  // bounded by kMaxSignBatch items and takes at most that many queue slots (the items of a share refused
+  // by a full pool get RESOURCE_EXHAUSTED in their results).
   grpc::ServerUnaryReactor* SignBatch(grpc::CallbackServerContext* context, const v1::SignBatchRequest* request,
                                       v1::SignBatchResponse* response) override;
   grpc::ServerUnaryReactor* ReloadIdentities(grpc::CallbackServerContext* context,

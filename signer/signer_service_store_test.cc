@@ -196,7 +196,7 @@ TEST_F(SignerServiceStoreTest, BlockingStoreSignsOnThePoolAndAFullQueueIsResourc
   StartSign(stub.get(), &third);
   ASSERT_TRUE(third.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(third.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(third.status.error_message(), "too many signatures are waiting for the credential store (1)");
+  EXPECT_EQ(third.status.error_message(), "too many signing tasks are waiting for the credential store (1)");
   EXPECT_FALSE(first.done.HasBeenNotified());
 
   // While signatures block, gRPC's threads still answer.
@@ -215,47 +215,69 @@ TEST_F(SignerServiceStoreTest, BlockingStoreSignsOnThePoolAndAFullQueueIsResourc
   }
 }
 
-TEST_F(SignerServiceStoreTest, SignBatchItemsOfABlockingStoreUseThePoolAndItsBound) {
+// An asynchronous SignBatch call of `count` items for the gated identity, digests of "`tag` i".
+struct PendingBatch {
+  grpc::ClientContext context;
+  v1::SignBatchRequest request;
+  v1::SignBatchResponse response;
+  grpc::Status status;
+  absl::Notification done;
+};
+
+void StartBatch(v1::Signer::Stub* stub, const std::string& tag, int count, PendingBatch* call) {
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  for (int i = 0; i < count; ++i) {
+    v1::SignRequest* item = call->request.add_requests();
+    item->set_identity("gated");
+    item->set_scheme(0x0403);
+    item->set_digest(Digest(EVP_sha256(), absl::StrCat(tag, " ", i)));
+  }
+  stub->async()->SignBatch(&call->context, &call->request, &call->response, [call](grpc::Status status) {
+    call->status = std::move(status);
+    call->done.Notify();
+  });
+}
+
+TEST_F(SignerServiceStoreTest, SignBatchItemsOfABlockingStoreShareOnePoolTaskPerThreadAndItsBound) {
   auto stub = Stub(pki_->client_cert, pki_->client_key);
   PendingSign first;
   StartSign(stub.get(), &first);
   // The unary signature occupies the only signing thread (held at the gate) ...
   absl::SleepFor(absl::Milliseconds(300));
 
-  // ... so the batch's first item takes the only queue slot and its second is refused, in its own result.
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  v1::SignBatchRequest request;
-  for (int i = 0; i < 2; ++i) {
-    v1::SignRequest* item = request.add_requests();
-    item->set_identity("gated");
-    item->set_scheme(0x0403);
-    item->set_digest(Digest(EVP_sha256(), absl::StrCat("batch item ", i)));
+  // ... a batch's three items make one task (the pool has one thread), which takes the only queue slot ...
+  PendingBatch queued;
+  StartBatch(stub.get(), "queued item", 3, &queued);
+  absl::SleepFor(absl::Milliseconds(300));
+  // ... so the next batch's task is refused: every item says so in its own result, and the call is OK.
+  PendingBatch refused;
+  StartBatch(stub.get(), "refused item", 2, &refused);
+  ASSERT_TRUE(refused.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(refused.status.ok()) << refused.status.error_message();
+  ASSERT_EQ(refused.response.results_size(), 2);
+  for (const auto& result : refused.response.results()) {
+    EXPECT_EQ(result.code(), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+    EXPECT_EQ(result.message(), "too many signing tasks are waiting for the credential store (1)");
+    EXPECT_TRUE(result.signature().empty());
   }
-  v1::SignBatchResponse response;
-  grpc::Status status;
-  absl::Notification done;
-  stub->async()->SignBatch(&context, &request, &response, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
-  // The batch cannot finish while its queued item waits behind the gate.
-  EXPECT_FALSE(done.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  // The queued batch cannot finish while its task waits behind the gate.
+  EXPECT_FALSE(queued.done.HasBeenNotified());
 
   gate_.Open();
   ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(response.results_size(), 2);
-  EXPECT_EQ(response.results(1).code(), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
-  EXPECT_EQ(response.results(1).message(), "too many signatures are waiting for the credential store (1)");
-  EXPECT_TRUE(response.results(1).signature().empty());
-  ASSERT_EQ(response.results(0).code(), 0) << response.results(0).message();
+  ASSERT_TRUE(queued.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(queued.status.ok()) << queued.status.error_message();
+  ASSERT_EQ(queued.response.results_size(), 3);
   auto leaf = ParseDerCertificate(LeafDer());
   ASSERT_TRUE(leaf.ok());
-  EXPECT_TRUE(VerifySignature(X509_get0_pubkey(leaf->get()), *FindScheme(0x0403),
-                              Digest(EVP_sha256(), "batch item 0"), response.results(0).signature())
-                  .ok());
+  for (int i = 0; i < 3; ++i) {
+    const auto& result = queued.response.results(i);
+    ASSERT_EQ(result.code(), 0) << result.message();
+    EXPECT_TRUE(VerifySignature(X509_get0_pubkey(leaf->get()), *FindScheme(0x0403),
+                                Digest(EVP_sha256(), absl::StrCat("queued item ", i)), result.signature())
+                    .ok())
+        << "item " << i;
+  }
 }
 
 TEST_F(SignerServiceStoreTest, ReloadIdentitiesServesTheRotatedCertificateForAdminsOnly) {

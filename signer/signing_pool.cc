@@ -17,7 +17,7 @@ absl::Status SigningPool::Submit(Task task) {
   if (absl::IsUnavailable(queued)) return absl::UnavailableError("signerd is shutting down");
   if (absl::IsResourceExhausted(queued)) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "too many signatures are waiting for the credential store (", pool_.max_queued(), ")"));
+        "too many signing tasks are waiting for the credential store (", pool_.max_queued(), ")"));
   }
   return queued;
 }

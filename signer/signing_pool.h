@@ -32,6 +32,9 @@ class SigningPool {
   // Queues `task`. RESOURCE_EXHAUSTED when max_queued tasks already wait (the task is not run).
   absl::Status Submit(Task task);
 
+  // How many tasks can run at once.
+  int threads() const { return static_cast<int>(pool_.threads()); }
+
  private:
   BlockingPool pool_;
 };
