@@ -60,12 +60,12 @@ if ((fastbuild)); then CONFIG=(); fi
 if ((build)); then
   say "building (${CONFIG[*]:-fastbuild})"
   bazel build "${CONFIG[@]}" //signer:signerd //verifier:verifierd //bench:loadgen //bench:cache_bench \
-    //bench:tls_bench //client/examples:echo_server //client/provider:sigil.so >&2
+    //bench:tls_bench //bench:p11_speed //client/examples:echo_server //client/provider:sigil.so >&2
 fi
 BIN=$(bazel info "${CONFIG[@]}" bazel-bin 2>/dev/null)
 WORK=$(mktemp -d /tmp/sigil-bench.XXXXXX)
 cp "$BIN/signer/signerd" "$BIN/verifier/verifierd" "$BIN/bench/loadgen" "$BIN/bench/cache_bench" "$BIN/bench/tls_bench" \
-  "$BIN/client/examples/echo_server" "$WORK/"
+  "$BIN/bench/p11_speed" "$BIN/client/examples/echo_server" "$WORK/"
 mkdir -p "$WORK/provider"
 cp "$BIN/client/provider/sigil.so" "$WORK/provider/"
 
@@ -203,7 +203,7 @@ load() {
 }
 timed() { load "$@" --duration "$DURATION" --warmup "$WARMUP"; }
 
-# --- 1. baselines: openssl speed -multi 2 for the same key types ----------------------------------------------------
+# --- 1. baselines: openssl speed -multi 2 for the same key types, and the SoftHSM2 token's own ceiling -------------
 
 say "openssl speed -multi 2 ecdsap256 rsa2048"
 openssl speed -multi 2 -seconds "$SPEED_SECONDS" ecdsap256 rsa2048 2>/dev/null >"$out/logs/openssl-speed.txt"
@@ -211,6 +211,16 @@ rsa_speed=$(awk '/^rsa 2048 bits/ {print $(NF-1)}' "$out/logs/openssl-speed.txt"
 ec_speed=$(awk '/256 bits ecdsa \(nistp256\)/ {print $(NF-1)}' "$out/logs/openssl-speed.txt")
 printf '{"label":"openssl speed -multi 2 rsa2048","sign_per_s":%s}\n{"label":"openssl speed -multi 2 ecdsap256","sign_per_s":%s}\n' \
   "$rsa_speed" "$ec_speed" | tee -a "$RESULTS" >&2
+
+# The SoftHSM2 token's own ceiling for the dev-hsm identities (bench/p11_speed: C_SignInit + C_Sign in a loop on 2
+# sessions, no Sigil, no gRPC): what signerd could reach through this token at best.
+for key in "dev-hsm ecdsa" "dev-hsm-rsa rsa-pss"; do
+  read -r p11_key p11_mechanism <<<"$key"
+  say "p11_speed $p11_key $p11_mechanism"
+  "$WORK/p11_speed" --token_label sigil-dev --key_label "$p11_key" --pin_file "$TOKEN/pin" --mechanism "$p11_mechanism" \
+    --threads 2 --duration "$SPEED_SECONDS" --warmup "$WARMUP" --label "p11_speed $p11_key" 2>>"$out/logs/p11_speed.log" |
+    tee -a "$RESULTS" >&2
+done
 
 # --- 2. VerifyPeer: the cold burst first (both links cold), then warm, then cold leaves ----------------------------
 
