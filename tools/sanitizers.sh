@@ -2,7 +2,7 @@
 # Builds and tests the whole tree under a sanitizer in its own Bazel server, so the instrumented build never
 # fights the normal one for the output base.
 #
-# Usage: tools/sanitizers.sh asan|tsan [extra bazel test args, e.g. targets]   (default targets: //...)
+# Usage: tools/sanitizers.sh asan|tsan [extra bazel test args, e.g. targets]   (default: every tracked package)
 #
 #   asan  AddressSanitizer + UndefinedBehaviorSanitizer (gcc, -fno-sanitize-recover=all): any finding fails
 #         the test. LeakSanitizer is on.
@@ -25,7 +25,14 @@ esac
 root="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 output_base="${SIGIL_SAN_OUTPUT_BASE:-/root/.cache/bazel-sigil-san}"
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(//...)
+if [[ ${#targets[@]} -eq 0 ]]; then
+  # Every package the repository tracks, top-level directory by top-level directory, rather than //... : this
+  # server has its own output base, so //... would also load the main build's convenience symlink
+  # bazel-<checkout directory name>/ as packages (.bazelignore can only name fixed paths, a CI checkout's
+  # directory name is not known in advance, and negative patterns do not stop Bazel 4 loading them).
+  mapfile -t targets < <(git -C "$root" ls-files -- 'BUILD' 'BUILD.bazel' '*/BUILD' '*/BUILD.bazel' |
+    awk -F/ 'NF == 1 { print "//:all" } NF > 1 { print "//" $1 "/..." }' | sort -u)
+fi
 
 extra=()
 if [[ "$mode" == tsan ]]; then
