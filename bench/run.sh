@@ -45,9 +45,9 @@ RESULTS="$out/results.jsonl"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if ((quick)); then
-  DURATION=1; WARMUP=0.5; SPEED_SECONDS=1; CACHE_ENTRIES=10000; COLD_LEAVES=20; BURST=100
+  DURATION=1; WARMUP=0.5; SPEED_SECONDS=1; CACHE_ENTRIES=10000; COLD_LEAVES=20; BURST=100; ROUNDS=1
 else
-  DURATION=8; WARMUP=2; SPEED_SECONDS=5; CACHE_ENTRIES=1000000; COLD_LEAVES=300; BURST=1000
+  DURATION=8; WARMUP=2; SPEED_SECONDS=3; CACHE_ENTRIES=1000000; COLD_LEAVES=300; BURST=1000; ROUNDS=3
 fi
 
 say() { echo "bench: $*" >&2; }
@@ -194,35 +194,20 @@ wait_healthy() {
 wait_healthy "$SIGNER_PORT"
 wait_healthy "$VERIFIER_PORT"
 
-# load LABEL ARGS...: one loadgen run, its JSON line appended to results.jsonl.
+# record: appends stdin's JSON lines to results.jsonl (and shows them), with "round":N added while ROUND=N is set.
+record() {
+  if [[ -n "${ROUND:-}" ]]; then sed "s/^{/{\"round\":$ROUND,/"; else cat; fi | tee -a "$RESULTS" >&2
+}
+# load LABEL ARGS...: one loadgen run, its JSON line recorded.
 load() {
   local label=$1
   shift
   say "$label"
-  "${LG[@]}" --label "$label" "$@" | tee -a "$RESULTS" >&2
+  "${LG[@]}" --label "$label" "$@" | record
 }
 timed() { load "$@" --duration "$DURATION" --warmup "$WARMUP"; }
 
-# --- 1. baselines: openssl speed -multi 2 for the same key types, and the SoftHSM2 token's own ceiling -------------
-
-say "openssl speed -multi 2 ecdsap256 rsa2048"
-openssl speed -multi 2 -seconds "$SPEED_SECONDS" ecdsap256 rsa2048 2>/dev/null >"$out/logs/openssl-speed.txt"
-rsa_speed=$(awk '/^rsa 2048 bits/ {print $(NF-1)}' "$out/logs/openssl-speed.txt")
-ec_speed=$(awk '/256 bits ecdsa \(nistp256\)/ {print $(NF-1)}' "$out/logs/openssl-speed.txt")
-printf '{"label":"openssl speed -multi 2 rsa2048","sign_per_s":%s}\n{"label":"openssl speed -multi 2 ecdsap256","sign_per_s":%s}\n' \
-  "$rsa_speed" "$ec_speed" | tee -a "$RESULTS" >&2
-
-# The SoftHSM2 token's own ceiling for the dev-hsm identities (bench/p11_speed: C_SignInit + C_Sign in a loop on 2
-# sessions, no Sigil, no gRPC): what signerd could reach through this token at best.
-for key in "dev-hsm ecdsa" "dev-hsm-rsa rsa-pss"; do
-  read -r p11_key p11_mechanism <<<"$key"
-  say "p11_speed $p11_key $p11_mechanism"
-  "$WORK/p11_speed" --token_label sigil-dev --key_label "$p11_key" --pin_file "$TOKEN/pin" --mechanism "$p11_mechanism" \
-    --threads 2 --duration "$SPEED_SECONDS" --warmup "$WARMUP" --label "p11_speed $p11_key" 2>>"$out/logs/p11_speed.log" |
-    tee -a "$RESULTS" >&2
-done
-
-# --- 2. VerifyPeer: the cold burst first (both links cold), then warm, then cold leaves ----------------------------
+# --- 1. VerifyPeer: the cold burst first (both links cold), then warm, then cold leaves ----------------------------
 
 V=(--target "127.0.0.1:$VERIFIER_PORT")
 int_before=$(requests_seen ocsp-int)
@@ -243,22 +228,43 @@ timed "verify_peer warm" "${V[@]}" --rpc verify_peer --chain "$OCSP/warm-chain.p
 load "verify_peer cold: $COLD_LEAVES distinct leaves" "${V[@]}" --rpc verify_peer --chain "$OCSP/cold-chain.pem" \
   --leaves "$OCSP/cold.pem" --requests "$COLD_LEAVES" --concurrency 16 --channels 4
 
-# --- 3. signerd: Health/Check ceiling, then Sign per key type and store, unary and batched -------------------------
+# --- 2. signerd, in ROUNDS rounds: each round takes its baselines (openssl speed -multi 2 for the key types, the
+# SoftHSM2 token's own ceiling, Health/Check) right before its Sign runs, so each ratio compares numbers taken
+# within about a minute of each other; summarize.py reports each ratio's median over the rounds. ----------------
 
 S=(--target "127.0.0.1:$SIGNER_PORT")
-timed "health signerd" "${S[@]}" --rpc health --channels 4 --concurrency 64
-for id in dev-ecdsa dev-hsm; do
-  timed "sign $id unary" "${S[@]}" --rpc sign --identity "$id" --scheme 0x0403 --channels 4 --concurrency 64
-  timed "sign_batch $id x32" "${S[@]}" --rpc sign_batch --identity "$id" --scheme 0x0403 --batch 32 --channels 2 \
-    --concurrency 8
+for ((round = 1; round <= ROUNDS; round++)); do
+  ROUND=$round
+  say "signer round $round of $ROUNDS: openssl speed -multi 2 ecdsap256 rsa2048"
+  openssl speed -multi 2 -seconds "$SPEED_SECONDS" ecdsap256 rsa2048 2>/dev/null >"$out/logs/openssl-speed-$round.txt"
+  rsa_speed=$(awk '/^rsa 2048 bits/ {print $(NF-1)}' "$out/logs/openssl-speed-$round.txt")
+  ec_speed=$(awk '/256 bits ecdsa \(nistp256\)/ {print $(NF-1)}' "$out/logs/openssl-speed-$round.txt")
+  printf '{"label":"openssl speed -multi 2 rsa2048","sign_per_s":%s}\n{"label":"openssl speed -multi 2 ecdsap256","sign_per_s":%s}\n' \
+    "$rsa_speed" "$ec_speed" | record
+  # The token's ceiling (bench/p11_speed: C_SignInit + C_Sign in a loop on 2 sessions, no Sigil, no gRPC): what
+  # signerd could reach through this token at best.
+  for key in "dev-hsm ecdsa" "dev-hsm-rsa rsa-pss"; do
+    read -r p11_key p11_mechanism <<<"$key"
+    say "p11_speed $p11_key $p11_mechanism"
+    "$WORK/p11_speed" --token_label sigil-dev --key_label "$p11_key" --pin_file "$TOKEN/pin" \
+      --mechanism "$p11_mechanism" --threads 2 --duration "$SPEED_SECONDS" --warmup "$WARMUP" \
+      --label "p11_speed $p11_key" 2>>"$out/logs/p11_speed.log" | record
+  done
+  timed "health signerd" "${S[@]}" --rpc health --channels 4 --concurrency 64
+  for id in dev-ecdsa dev-hsm; do
+    timed "sign $id unary" "${S[@]}" --rpc sign --identity "$id" --scheme 0x0403 --channels 4 --concurrency 64
+    timed "sign_batch $id x32" "${S[@]}" --rpc sign_batch --identity "$id" --scheme 0x0403 --batch 32 --channels 2 \
+      --concurrency 8
+  done
+  for id in dev-rsa dev-hsm-rsa; do
+    timed "sign $id unary" "${S[@]}" --rpc sign --identity "$id" --scheme 0x0804 --channels 4 --concurrency 32
+    timed "sign_batch $id x16" "${S[@]}" --rpc sign_batch --identity "$id" --scheme 0x0804 --batch 16 --channels 2 \
+      --concurrency 4
+  done
 done
-for id in dev-rsa dev-hsm-rsa; do
-  timed "sign $id unary" "${S[@]}" --rpc sign --identity "$id" --scheme 0x0804 --channels 4 --concurrency 32
-  timed "sign_batch $id x16" "${S[@]}" --rpc sign_batch --identity "$id" --scheme 0x0804 --batch 16 --channels 2 \
-    --concurrency 4
-done
+unset ROUND
 
-# --- 4. the cache at CACHE_ENTRIES entries: RocksDB vs the reference cache.json -------------------------------------
+# --- 3. the cache at CACHE_ENTRIES entries: RocksDB vs the reference cache.json -------------------------------------
 
 say "cache benchmark ($CACHE_ENTRIES entries)"
 "$WORK/cache_bench" --entries "$CACHE_ENTRIES" --dir "$WORK/cache-bench" | tee -a "$RESULTS" >&2
@@ -279,7 +285,7 @@ if command -v nats-server >/dev/null 2>&1; then
   fi
 fi
 
-# --- 5. TLS handshakes of the example server -------------------------------------------------------------------------
+# --- 4. TLS handshakes of the example server -------------------------------------------------------------------------
 # client/examples/echo_server serving dev-ecdsa's certificate (P-256), each measured client connection a full TLS 1.3
 # handshake with a client certificate from the OCSP PKI (warm leaf + intermediate; the server trusts the OCSP root),
 # then "bye" and its echo (bench/tls_bench.cc). Two servers, one after the other:
