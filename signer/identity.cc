@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
+#include "signer/signature_scheme.h"
 #include "signer/stores/pem/pem_signing_key.h"
 
 namespace sigil::signer {
@@ -53,6 +54,25 @@ absl::StatusOr<std::shared_ptr<IdentityVersion>> MakeVersion(std::vector<std::st
   return version;
 }
 
+// Proves that `version`'s key is the leaf certificate's: one signature over a fixed digest with the first
+// scheme the key makes must verify with the leaf's public key. A store pairs certificates and keys by its
+// own reference (a PKCS#11 CKA_ID, a CNG key name) that nothing else ties to the certificate; without this a
+// mis-paired key would sign every handshake with a signature no peer accepts. FAILED_PRECONDITION names
+// the key reference; the store's own error (e.g. UNAVAILABLE for a lost token) passes through.
+absl::Status CheckKeyMatchesCertificate(const IdentityVersion& version) {
+  SIGIL_ASSIGN_OR_RETURN(X509Ptr leaf, ParseDerCertificate(version.chain_der.at(0)));
+  const SignatureScheme& scheme = *FindScheme(version.schemes.front());
+  const std::string digest(scheme.digest_length, '\x5a');
+  SIGIL_ASSIGN_OR_RETURN(std::string signature, version.key->Sign(scheme, digest));
+  if (!VerifySignature(X509_get0_pubkey(leaf.get()), scheme, digest, signature).ok()) {
+    ClearOpenSslErrors();
+    return absl::FailedPreconditionError(absl::StrCat("the key ", version.key_ref,
+                                                      " does not match the certificate: its test signature does "
+                                                      "not verify with the certificate's public key"));
+  }
+  return absl::OkStatus();
+}
+
 struct Lookup {
   // Null when the store still selects the current version.
   std::shared_ptr<const IdentityVersion> version;
@@ -72,6 +92,7 @@ absl::StatusOr<Lookup> LookUp(KeyStore& store, const MatchSpec& match, absl::Tim
   SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SigningKey> key, store.OpenKey(chosen));
   SIGIL_ASSIGN_OR_RETURN(std::shared_ptr<IdentityVersion> version,
                          MakeVersion(std::move(chain), std::move(key), chosen.key_ref));
+  SIGIL_RETURN_IF_ERROR(CheckKeyMatchesCertificate(*version));
   version->selection_reason = std::move(selection.reason);
   return Lookup{std::move(version)};
 }

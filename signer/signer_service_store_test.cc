@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/channel.h"
@@ -22,16 +23,25 @@
 namespace sigil::signer {
 namespace {
 
-// Holds every Sign until the test opens the gate, and says it may block, like a busy token would.
+// While closed, holds every Sign until the test opens it again. It starts open: loading an identity makes
+// one test signature (identity.cc proves the key matches the certificate); SetUp closes it afterwards.
 class Gate {
  public:
-  void Open() {
-    if (!open_.HasBeenNotified()) open_.Notify();
+  void Open() { Set(true); }
+  void Close() { Set(false); }
+  void Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&open_));
   }
-  void Wait() { open_.WaitForNotification(); }
 
  private:
-  absl::Notification open_;
+  void Set(bool open) {
+    absl::MutexLock lock(&mu_);
+    open_ = open;
+  }
+
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 class GatedKey : public SigningKey {
@@ -99,6 +109,7 @@ class SignerServiceStoreTest : public ::testing::Test {
         &decisions);
     ASSERT_TRUE(identities.ok()) << identities.status();
     identities_ = *std::move(identities);
+    gate_.Close();
     // One signing thread and room for one waiting signature.
     pool_ = std::make_unique<SigningPool>(1, 1);
     service_ = std::make_unique<SignerService>(*identities_, std::vector<std::string>{"spiffe://sigil.test/operator"},

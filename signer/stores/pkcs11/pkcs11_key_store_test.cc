@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
 #include "gtest/gtest.h"
+#include "signer/identity.h"
 #include "signer/signature_scheme.h"
 #include "signer/stores/pkcs11/pkcs11_error.h"
 #include "signer/stores/pkcs11/testing/pkcs11_fixture.h"
@@ -277,6 +278,46 @@ TEST_F(Pkcs11KeyStoreTest, DeletedKeyIsNotFound) {
   ASSERT_TRUE(fixture_->DeleteObjects("doomed").ok());
   auto signature = key->Sign(scheme, Digest(scheme.md(), "m"));
   EXPECT_EQ(signature.status().code(), absl::StatusCode::kNotFound) << signature.status();
+}
+
+TEST_F(Pkcs11KeyStoreTest, IdentityWhoseCertificateIsPairedWithAnotherKeyIsRefused) {
+  // The store pairs a certificate with the private key of the same CKA_ID. Here the certificate "mispaired"
+  // carries the CKA_ID of token key "b" but certifies a key that is not on the token at all.
+  ASSERT_TRUE(fixture_->GenerateKey(KeySpec::Ec(), "b").ok());
+  auto stranger = sigil::testing::IssueCert(CertSpec{{{"CN", "mispaired"}}}, KeySpec::Ec(), ca_);
+  ASSERT_TRUE(stranger.ok()) << stranger.status();
+  ASSERT_TRUE(fixture_->AddCertificate("b", stranger->CertDer()).ok());
+  ASSERT_TRUE(fixture_->AddCaCertificate(ca_.CertDer()).ok());
+  // A correctly paired identity on the same token still loads.
+  ASSERT_NE(Provision("good", KeySpec::Ec()), nullptr);
+
+  auto config_for = [&](const std::string& subject) {
+    config::v1::SignerConfig config;
+    config::v1::IdentityConfig* identity = config.add_identities();
+    identity->set_name(subject);
+    identity->set_cert_store("PKCS11");
+    identity->set_cert_match_by("Subject");
+    identity->set_cert_match(subject);
+    *identity->mutable_pkcs11() = fixture_->options();
+    identity->add_allowed_principals("*");
+    return config;
+  };
+  KeyStoreFactory open = [&](const config::v1::IdentityConfig&) -> absl::StatusOr<std::unique_ptr<KeyStore>> {
+    return fixture_->Open();
+  };
+  std::vector<std::string> decisions;
+  auto refused = IdentitySet::Create(config_for("mispaired"), open, &decisions);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StartsWith(refused.status().message(), "identity 'mispaired': the key label=b,id="))
+      << refused.status();
+  EXPECT_TRUE(absl::EndsWith(refused.status().message(),
+                             " does not match the certificate: its test signature does not verify with the "
+                             "certificate's public key"))
+      << refused.status();
+
+  auto good = IdentitySet::Create(config_for("good"), open, &decisions);
+  EXPECT_TRUE(good.ok()) << good.status();
 }
 
 TEST_F(Pkcs11KeyStoreTest, EightThreadsRespectMaxConcurrentOps) {
