@@ -33,6 +33,9 @@ def main():
         values = sorted(values)
         return values[len(values) // 2] if values else 0
 
+    def values(v):
+        return ", ".join("%.0f" % x for x in v)
+
     health_v = by.get("health verifierd", {}).get("calls_per_s", 0)
     health_s_rounds = per_round("health signerd", "calls_per_s")
     print("### Health/Check (trivial-RPC ceiling)\n")
@@ -41,7 +44,7 @@ def main():
         print("| verifierd | %.0f | %s |" % (health_v, lat(by["health verifierd"])))
     if rounds:
         print("| signerd (median of %d rounds: %s) | %.0f | %s |" % (
-            len(rounds), ", ".join("%.0f" % v for v in health_s_rounds), median(health_s_rounds),
+            len(rounds), values(health_s_rounds), median(health_s_rounds),
             lat(in_round[rounds[0]].get("health signerd", {}))))
     print()
 
@@ -49,9 +52,6 @@ def main():
              "RSA": per_round("openssl speed -multi 2 rsa2048", "sign_per_s")}
     # The token's own ceiling (bench/p11_speed) for the PKCS#11 identities, by identity name.
     token = {name: per_round("p11_speed " + name, "sign_per_s") for name in ("dev-hsm", "dev-hsm-rsa")}
-
-    def values(v):
-        return ", ".join("%.0f" % x for x in v)
 
     print("### Sign\n")
     print("Baselines, per round: `openssl speed -multi 2` ecdsap256 %s sign/s, rsa2048 %s sign/s; the SoftHSM2 "
