@@ -122,4 +122,51 @@ absl::StatusOr<std::string> SignerClient::Sign(absl::string_view identity, uint3
   return std::move(*response.mutable_signature());
 }
 
+absl::StatusOr<std::vector<absl::StatusOr<std::string>>> SignerClient::SignBatch(
+    absl::Span<const SignItem> items) const {
+  signer::v1::SignBatchRequest request;
+  for (const SignItem& item : items) {
+    signer::v1::SignRequest* out = request.add_requests();
+    out->set_identity(std::string(item.identity));
+    out->set_scheme(item.scheme);
+    out->set_digest(std::string(item.digest));
+  }
+  signer::v1::SignBatchResponse response;
+  SIGIL_RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext* context) {
+    response.Clear();
+    return stub_->SignBatch(context, request, &response);
+  }));
+  if (static_cast<size_t>(response.results_size()) != items.size()) {
+    return absl::InternalError(absl::StrCat("signerd returned ", response.results_size(), " results for a batch of ",
+                                            items.size(), " items"));
+  }
+  std::vector<absl::StatusOr<std::string>> results;
+  results.reserve(items.size());
+  for (signer::v1::SignBatchResponse::Result& result : *response.mutable_results()) {
+    if (result.code() != 0) {
+      // gRPC codes map one to one onto absl::StatusCode; anything else is no code signerd may send.
+      const bool known = result.code() > 0 && result.code() <= static_cast<int>(absl::StatusCode::kUnauthenticated);
+      results.emplace_back(absl::Status(known ? static_cast<absl::StatusCode>(result.code()) : absl::StatusCode::kUnknown,
+                                        known ? result.message()
+                                              : absl::StrCat("code ", result.code(), ": ", result.message())));
+    } else if (result.signature().empty() || result.signature().size() > kMaxSignatureBytes) {
+      results.emplace_back(
+          absl::InternalError(absl::StrCat("signerd returned a signature of ", result.signature().size(), " bytes")));
+    } else {
+      results.emplace_back(std::move(*result.mutable_signature()));
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<std::vector<signer::v1::ReloadIdentitiesResponse::Result>> SignerClient::ReloadIdentities() const {
+  signer::v1::ReloadIdentitiesResponse response;
+  SIGIL_RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext* context) {
+    response.Clear();
+    return stub_->ReloadIdentities(context, signer::v1::ReloadIdentitiesRequest(), &response);
+  }));
+  return std::vector<signer::v1::ReloadIdentitiesResponse::Result>(response.results().begin(),
+                                                                    response.results().end());
+}
+
 }  // namespace sigil::client

@@ -33,9 +33,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "client/channel.h"
 #include "grpcpp/channel.h"
 #include "sigil/signer/v1/signer.grpc.pb.h"
@@ -64,6 +66,14 @@ struct CertificateChain {
   std::vector<uint32_t> schemes;
 };
 
+// One signature a SignBatch asks for, as Sign's arguments. The views borrow the caller's bytes, which must
+// stay alive until SignBatch returns.
+struct SignItem {
+  absl::string_view identity;
+  uint32_t scheme = 0;
+  absl::string_view digest;
+};
+
 class SignerClient {
  public:
   // Creates the channel with MakeChannel, with its gRPC retryPolicy off (see above; no connection is made
@@ -79,7 +89,7 @@ class SignerClient {
   SignerClient(const SignerClient&) = delete;
   SignerClient& operator=(const SignerClient&) = delete;
 
-  // The identities the caller may use, sorted by name.
+  // The identities the caller may use, sorted by name. PERMISSION_DENIED when the caller may use none.
   absl::StatusOr<std::vector<signer::v1::Identity>> ListIdentities() const;
 
   // One identity's chain. NOT_FOUND for an unknown identity; INTERNAL when the response has no
@@ -91,7 +101,30 @@ class SignerClient {
   // signature is empty or longer than kMaxSignatureBytes.
   absl::StatusOr<std::string> Sign(absl::string_view identity, uint32_t scheme, absl::string_view digest) const;
 
+  // 1 to kMaxSignBatch signatures in one RPC, each item exactly as Sign would make it (signer.proto).
+  // Errors of the whole call (no item result is returned): INVALID_ARGUMENT from signerd for an empty batch or
+  // one of more than kMaxSignBatch items; UNAVAILABLE (retried as above) and DEADLINE_EXCEEDED as for Sign;
+  // INTERNAL when the response does not hold exactly one result per item. Otherwise one entry per item, in
+  // item order: the signature, or that item's status with the code and message Sign would have returned
+  // (NOT_FOUND for an unknown identity or one the caller may not use, PERMISSION_DENIED for a caller allowed
+  // no identity, INVALID_ARGUMENT for a bad scheme or digest length, UNAVAILABLE when the store is
+  // unreachable, RESOURCE_EXHAUSTED when signerd's signing pool is full). Failed items are not retried here;
+  // the caller may send them again. Each result is bounded on its own: an item reported signed whose
+  // signature is empty or longer than kMaxSignatureBytes is INTERNAL, a per-item code that is no gRPC code
+  // (outside 1..16) is UNKNOWN; the other items keep their results.
+  absl::StatusOr<std::vector<absl::StatusOr<std::string>>> SignBatch(absl::Span<const SignItem> items) const;
+
+  // Admin: signerd looks every store-backed identity up again now, as on SIGHUP (signer.proto). Returns
+  // signerd's result for each of its identities (all of them, not only the caller's), sorted by name:
+  // whether a different certificate is now served, the served certificate's subject, and why the re-lookup
+  // failed (empty on success; the previous certificate then stays in service). A failed re-lookup is a
+  // result, not an error. PERMISSION_DENIED (not retried) unless this client's mTLS identity is one of
+  // signerd's admin_principals; RESOURCE_EXHAUSTED (not retried) when signerd's signing pool, which runs the
+  // re-lookups, is full; UNAVAILABLE (retried as above) when signerd cannot be reached.
+  absl::StatusOr<std::vector<signer::v1::ReloadIdentitiesResponse::Result>> ReloadIdentities() const;
+
   // Bounds on what a response may carry (a peer's input is bounded before use).
+  static constexpr size_t kMaxSignBatch = 64;  // signer.proto: signerd refuses larger batches
   static constexpr size_t kMaxChainLength = 16;
   static constexpr size_t kMaxSignatureBytes = 2048;  // RSA-16384
 
