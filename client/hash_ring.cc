@@ -1,16 +1,10 @@
 #include "client/hash_ring.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <memory>
-#include <set>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/openssl_util.h"
 
@@ -55,31 +49,6 @@ std::vector<std::string> HashRing::Order(absl::string_view key) const {
     order.push_back(endpoints_[index]);
   }
   return order;
-}
-
-absl::StatusOr<std::vector<std::string>> ResolveEndpoints(absl::string_view name_and_port) {
-  size_t colon = name_and_port.rfind(':');
-  int port = 0;
-  if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(name_and_port.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", name_and_port, "\" is not name:port"));
-  }
-  std::string host(name_and_port.substr(0, colon));
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* raw = nullptr;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &raw);
-  if (rc != 0) return absl::UnavailableError(absl::StrCat("cannot resolve ", host, ": ", gai_strerror(rc)));
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> result(raw, &freeaddrinfo);
-  std::set<std::string> out;
-  for (addrinfo* ai = result.get(); ai != nullptr; ai = ai->ai_next) {
-    char text[INET_ADDRSTRLEN] = {};
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
-    if (inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text)) != nullptr) out.insert(absl::StrCat(text, ":", port));
-  }
-  if (out.empty()) return absl::UnavailableError(absl::StrCat(host, " has no IPv4 address"));
-  return std::vector<std::string>(out.begin(), out.end());
 }
 
 }  // namespace sigil::client

@@ -9,7 +9,7 @@
 // when the first is down. SHA-256 (not std::hash / absl::Hash, which vary between processes) makes every fleet
 // server route a certificate to the same replica; adding or removing a replica moves only ~1/N of the keys.
 //
-// Endpoints can be a static list or the A records of a Kubernetes headless Service (ResolveEndpoints).
+// Endpoints are strings ("host:port"): a static list, or what client/discovery.h finds in DNS.
 // HashRing is immutable after Create and safe to use from any thread.
 #ifndef SIGIL_CLIENT_HASH_RING_H_
 #define SIGIL_CLIENT_HASH_RING_H_
@@ -50,11 +50,6 @@ class HashRing {
 
 // First 8 bytes (big-endian) of SHA-256(`bytes`): the ring position of keys and points.
 uint64_t RingHash(absl::string_view bytes);
-
-// Resolves "name:port" (e.g. "verifierd.sigil.svc.cluster.local:7444", a headless Service) to one "a.b.c.d:port"
-// per IPv4 address (A record), sorted. UNAVAILABLE when the name does not resolve (so callers may retry);
-// INVALID_ARGUMENT when there is no ":port".
-absl::StatusOr<std::vector<std::string>> ResolveEndpoints(absl::string_view name_and_port);
 
 }  // namespace sigil::client
 

@@ -11,7 +11,6 @@
 namespace sigil::client {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAreArray;
 
 std::vector<std::string> Replicas(int n) {
@@ -85,15 +84,6 @@ TEST(HashRingTest, RemovingAReplicaMovesOnlyItsKeysToTheirNextReplica) {
 TEST(HashRingTest, RingHashIsSha256Prefix) {
   // SHA-256("abc") = ba7816bf8f01cfea...
   EXPECT_EQ(RingHash("abc"), 0xba7816bf8f01cfeaULL);
-}
-
-TEST(ResolveEndpointsTest, ResolvesLocalhostAndRejectsBadInput) {
-  auto endpoints = ResolveEndpoints("localhost:7444");
-  ASSERT_TRUE(endpoints.ok()) << endpoints.status();
-  EXPECT_THAT(*endpoints, ElementsAre("127.0.0.1:7444"));
-  EXPECT_EQ(ResolveEndpoints("localhost").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResolveEndpoints("localhost:0").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResolveEndpoints("no-such-host.invalid:7444").status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

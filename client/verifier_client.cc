@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/discovery.h"
+#include "common/logging.h"
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "grpcpp/client_context.h"
@@ -22,22 +24,67 @@ absl::Status FromGrpc(const grpc::Status& status) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VerifierClient>> VerifierClient::Create(VerifierClientOptions options) {
-  if (options.endpoints.empty() == options.service.empty()) {
-    return absl::InvalidArgumentError("verifier client: give either endpoints or a service name:port");
+  const int sources = !options.endpoints.empty() + !options.srv_name.empty() + !options.service.empty();
+  if (sources != 1) {
+    return absl::InvalidArgumentError(
+        "verifier client: give exactly one of endpoints, srv_name (SRV records) and service (name:port)");
   }
   if (options.timeout <= absl::ZeroDuration() || options.attempt_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("verifier client: timeout and attempt_timeout must be positive");
   }
   if (options.max_replicas < 0) return absl::InvalidArgumentError("verifier client: max_replicas must be >= 0");
-  std::vector<std::string> endpoints = options.endpoints;
-  if (!options.service.empty()) {
-    SIGIL_ASSIGN_OR_RETURN(endpoints, ResolveEndpoints(options.service));
+  if (options.refresh_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("verifier client: refresh_interval must not be negative");
   }
+  if (!options.dns_server.empty()) SIGIL_RETURN_IF_ERROR(ValidateDnsServer(options.dns_server));
   std::unique_ptr<VerifierClient> client(new VerifierClient(std::move(options)));
+  const VerifierClientOptions& o = client->options_;
+  std::vector<std::string> endpoints = o.endpoints;
+  const bool uses_dns = endpoints.empty();
+  if (uses_dns) {
+    SIGIL_ASSIGN_OR_RETURN(endpoints, client->Discover());
+  }
   SIGIL_ASSIGN_OR_RETURN(std::shared_ptr<const Ring> ring, client->BuildRing(endpoints, nullptr));
-  absl::MutexLock lock(&client->mu_);
-  client->ring_ = std::move(ring);
+  {
+    absl::MutexLock lock(&client->mu_);
+    client->ring_ = std::move(ring);
+  }
+  if (uses_dns && o.refresh_interval > absl::ZeroDuration()) {
+    client->refresher_ = std::thread([c = client.get()] { c->RefreshLoop(); });
+  }
   return client;
+}
+
+VerifierClient::~VerifierClient() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stopping_ = true;
+  }
+  if (refresher_.joinable()) refresher_.join();
+}
+
+absl::StatusOr<std::vector<std::string>> VerifierClient::Discover() const {
+  if (!options_.srv_name.empty()) return ResolveSrv(options_.srv_name, options_.dns_server);
+  return ResolveAddresses(options_.service);
+}
+
+std::string VerifierClient::TargetFor(const std::string& endpoint) const {
+  // gRPC's c-ares resolver takes the DNS server as the target's authority; the name in the path is what TLS checks.
+  if (!options_.srv_name.empty() && !options_.dns_server.empty()) {
+    return absl::StrCat("dns://", options_.dns_server, "/", endpoint);
+  }
+  return endpoint;
+}
+
+void VerifierClient::RefreshLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&stop_mu_);
+      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.refresh_interval)) return;
+    }
+    absl::Status status = Refresh();
+    (void)status;  // Recorded by Refresh (LastRefreshStatus) and logged there on a change.
+  }
 }
 
 absl::StatusOr<std::shared_ptr<const VerifierClient::Ring>> VerifierClient::BuildRing(
@@ -53,7 +100,7 @@ absl::StatusOr<std::shared_ptr<const VerifierClient::Ring>> VerifierClient::Buil
       }
     }
     ChannelOptions channel_options = options_.channel;
-    channel_options.target = endpoint;
+    channel_options.target = TargetFor(endpoint);
     auto replica = std::make_shared<Replica>();
     SIGIL_ASSIGN_OR_RETURN(replica->channel, MakeChannel(channel_options));
     replica->stub = v1::Verifier::NewStub(replica->channel);
@@ -68,13 +115,39 @@ std::shared_ptr<const VerifierClient::Ring> VerifierClient::CurrentRing() const 
 }
 
 absl::Status VerifierClient::Refresh() {
-  if (options_.service.empty()) return absl::OkStatus();
-  SIGIL_ASSIGN_OR_RETURN(std::vector<std::string> endpoints, ResolveEndpoints(options_.service));
-  std::shared_ptr<const Ring> current = CurrentRing();
-  SIGIL_ASSIGN_OR_RETURN(std::shared_ptr<const Ring> ring, BuildRing(endpoints, current.get()));
+  if (options_.srv_name.empty() && options_.service.empty()) return absl::OkStatus();
+  absl::MutexLock serial(&refresh_mu_);
+  absl::Status status;
+  absl::StatusOr<std::vector<std::string>> endpoints = Discover();
+  std::shared_ptr<const Ring> ring;
+  if (!endpoints.ok()) {
+    status = endpoints.status();
+  } else {
+    absl::StatusOr<std::shared_ptr<const Ring>> built = BuildRing(*endpoints, CurrentRing().get());
+    if (built.ok()) {
+      ring = *std::move(built);
+    } else {
+      status = built.status();
+    }
+  }
   absl::MutexLock lock(&mu_);
-  ring_ = std::move(ring);
-  return absl::OkStatus();
+  if (status.ok()) {
+    if (ring_->ring->endpoints() != ring->ring->endpoints()) {
+      LogInfo(absl::StrCat("verifier client: replicas now ", absl::StrJoin(ring->ring->endpoints(), ", ")));
+    }
+    ring_ = std::move(ring);
+  } else if (status != last_refresh_) {
+    // Once per distinct failure, not once per interval.
+    LogWarning(absl::StrCat("verifier client: keeping replicas ", absl::StrJoin(ring_->ring->endpoints(), ", "),
+                            ": ", status.ToString()));
+  }
+  last_refresh_ = status;
+  return status;
+}
+
+absl::Status VerifierClient::LastRefreshStatus() const {
+  absl::MutexLock lock(&mu_);
+  return last_refresh_;
 }
 
 std::vector<std::string> VerifierClient::ReplicasFor(absl::string_view leaf_der) const {

@@ -2,14 +2,18 @@
 //
 // Each call is routed by the SHA-256 fingerprint of the leaf certificate it is about (HashRing), so all of one
 // certificate's checks go to one replica and its OCSP response is fetched and cached once per fleet. Replicas
-// come from a static list or from a Kubernetes headless Service's A records. Every replica's channel has mTLS and
-// gRPC's retryPolicy (UNAVAILABLE retried with exponential backoff, client/channel.h); when a replica still
-// answers UNAVAILABLE (down, restarting) or does not answer within `attempt_timeout`, the call moves to the next
-// replica on the ring. Replicas whose channel is in TRANSIENT_FAILURE are tried last. Every call has a deadline:
-// `timeout` bounds all replicas and retries together.
+// come from a static list or from DNS (client/discovery.h): in Kubernetes, the SRV records of the verifierd
+// headless Service (`srv_name`), whose targets are the StatefulSet's stable replica names, so a certificate keeps
+// its replica (and that replica's persistent cache) when a pod restarts with a new IP; or the Service's address
+// records (`service`). DNS is looked up at Create and again every `refresh_interval` on a background thread, so
+// replicas added, removed or renamed are followed without the caller's help; a failed lookup keeps the current
+// replicas. Every replica's channel has mTLS and gRPC's retryPolicy (UNAVAILABLE retried with exponential backoff,
+// client/channel.h); when a replica still answers UNAVAILABLE (down, restarting) or does not answer within
+// `attempt_timeout`, the call moves to the next replica on the ring. Replicas whose channel is in
+// TRANSIENT_FAILURE are tried last. Every call has a deadline: `timeout` bounds all replicas and retries together.
 //
-// What it does not do: it does not interpret verdicts (allowed / must_stop_serving are the caller's), cache
-// answers (verifierd does), or re-resolve the Service by itself (call Refresh()).
+// What it does not do: it does not interpret verdicts (allowed / must_stop_serving are the caller's) or cache
+// answers (verifierd does).
 //
 // Thread-safe: all methods may be called from any thread concurrently (handshake threads share one client).
 #ifndef SIGIL_CLIENT_VERIFIER_CLIENT_H_
@@ -18,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -36,11 +41,21 @@ namespace sigil::client {
 namespace v1 = ::sigil::verifier::v1;
 
 struct VerifierClientOptions {
-  // verifierd replicas as host:port. Either this or `service`.
+  // Exactly one of `endpoints`, `srv_name` and `service` says where the replicas are.
+  // verifierd replicas as host:port.
   std::vector<std::string> endpoints;
-  // A headless Service "name:port" whose A records are the replicas (resolved at Create and by Refresh). The
-  // replicas' certificates must then carry `channel.server_name_override` (set it to the Service name).
+  // The SRV name of the headless Service's gRPC port, e.g.
+  // "_grpc._tcp.verifierd-headless.sigil.svc.cluster.local": one replica per SRV target ("name:port"), dialled
+  // by that name, which the replica's certificate must carry (deploy/'s certificates do).
+  std::string srv_name;
+  // A headless Service "name:port" whose A/AAAA records are the replicas, dialled by IP. The replicas'
+  // certificates must then carry `channel.server_name_override` (set it to a name they all carry).
   std::string service;
+  // "a.b.c.d:port" of the DNS server for `srv_name` and for the replicas' names; empty = the system resolver
+  // (/etc/resolv.conf). Not used with `service`, which goes through getaddrinfo.
+  std::string dns_server;
+  // How often `srv_name` / `service` is looked up again in the background; zero = only at Create and Refresh().
+  absl::Duration refresh_interval = absl::Seconds(30);
   // TLS, mTLS identity and retry settings for every replica's channel; `channel.target` is ignored.
   ChannelOptions channel;
   // Deadline of one call, all replicas and retries included.
@@ -54,9 +69,15 @@ struct VerifierClientOptions {
 
 class VerifierClient {
  public:
-  // INVALID_ARGUMENT for no endpoints and no service (or both), bad channel options or non-positive timeouts;
-  // UNAVAILABLE when `service` does not resolve.
+  // INVALID_ARGUMENT unless exactly one of endpoints / srv_name / service is given, and for bad channel options,
+  // a malformed dns_server, non-positive timeouts or a negative refresh_interval; UNAVAILABLE when the first
+  // lookup finds no replica (so a caller may retry Create).
   static absl::StatusOr<std::unique_ptr<VerifierClient>> Create(VerifierClientOptions options);
+
+  // Stops the background refresh (waiting for a lookup in progress to finish).
+  ~VerifierClient();
+  VerifierClient(const VerifierClient&) = delete;
+  VerifierClient& operator=(const VerifierClient&) = delete;
 
   // Routed by chains[0].certificates[0]. INVALID_ARGUMENT (without calling) when the request has no
   // certificate; otherwise verifierd's status: OK with the verdict, DEADLINE_EXCEEDED, UNAVAILABLE when no
@@ -75,9 +96,12 @@ class VerifierClient {
   // an endpoint not in the ring. The stub stays valid while the returned pointer is held.
   std::shared_ptr<v1::Verifier::Stub> StubFor(const std::string& endpoint) const;
 
-  // Re-resolves `service` and rebuilds the ring, keeping the channels of replicas that remain. No-op for a
-  // static list. On error the current ring stays.
+  // Looks up `srv_name` / `service` again and rebuilds the ring, keeping the channels of replicas that remain.
+  // No-op for a static list. On error (including an answer with no replica) the current ring stays and the error
+  // is returned. The background refresh calls this; callers may too (e.g. after a deployment).
   absl::Status Refresh();
+  // The outcome of the latest Refresh() (OK before the first).
+  absl::Status LastRefreshStatus() const;
 
  private:
   struct Replica {
@@ -90,6 +114,11 @@ class VerifierClient {
   };
 
   explicit VerifierClient(VerifierClientOptions options) : options_(std::move(options)) {}
+  // The replicas DNS lists now (srv_name or service).
+  absl::StatusOr<std::vector<std::string>> Discover() const;
+  // The gRPC target for a replica endpoint (through dns_server when one is set).
+  std::string TargetFor(const std::string& endpoint) const;
+  void RefreshLoop();
   absl::StatusOr<std::shared_ptr<const Ring>> BuildRing(const std::vector<std::string>& endpoints,
                                                         const Ring* previous) const;
   std::shared_ptr<const Ring> CurrentRing() const;
@@ -103,6 +132,15 @@ class VerifierClient {
   // Guards members below.
   mutable absl::Mutex mu_;
   std::shared_ptr<const Ring> ring_ ABSL_GUARDED_BY(mu_);
+  absl::Status last_refresh_ ABSL_GUARDED_BY(mu_);
+
+  // Serialises Refresh() (background and callers), so rings are built one after another from the latest.
+  absl::Mutex refresh_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Set by the destructor to end RefreshLoop.
+  absl::Mutex stop_mu_;
+  bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
+  // Runs RefreshLoop when DNS is used and refresh_interval > 0; joined by the destructor.
+  std::thread refresher_;
 };
 
 }  // namespace sigil::client

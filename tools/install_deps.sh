@@ -27,6 +27,7 @@ PACKAGES=(
   libtpm2-pkcs11-1       # PKCS#11 module over a TPM 2.0
   tpm2-tools
   nats-server            # advisory bus in tests
+  dnsmasq-base           # SRV records for the client library's replica discovery test
   libnats-dev
   openssl                # dev PKI, OCSP responder in tests
   python3-grpcio

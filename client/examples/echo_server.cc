@@ -44,7 +44,13 @@ ABSL_FLAG(std::string, key_uri, "", "OSSL_STORE URI of the key, e.g. sigil:ident
 ABSL_FLAG(std::string, provider_path, "", "directory holding sigil.so (for --key_uri); empty = OpenSSL's default");
 ABSL_FLAG(std::string, client_ca, "", "PEM CA bundle client certificates must chain to (mTLS); empty = no mTLS");
 ABSL_FLAG(std::string, verifier, "", "verifierd replicas host:port[,host:port...] (enables peer verification)");
-ABSL_FLAG(std::string, verifier_service, "", "or a headless Service name:port resolved to the replicas");
+ABSL_FLAG(std::string, verifier_srv, "",
+          "or the SRV name of verifierd's headless Service, e.g. "
+          "_grpc._tcp.verifierd-headless.sigil.svc.cluster.local");
+ABSL_FLAG(std::string, verifier_service, "", "or a headless Service name:port whose addresses are the replicas");
+ABSL_FLAG(std::string, verifier_dns_server, "", "a.b.c.d:port of the DNS server for --verifier_srv (default: system)");
+ABSL_FLAG(std::string, verifier_server_name, "",
+          "name verifierd's certificate must carry when dialled by IP (needed with --verifier_service)");
 ABSL_FLAG(std::string, verifier_ca, "", "PEM CA bundle verifierd's certificate must chain to");
 ABSL_FLAG(std::string, verifier_cert, "", "PEM client certificate for mTLS to verifierd");
 ABSL_FLAG(std::string, verifier_key, "", "PEM client key for mTLS to verifierd");
@@ -133,11 +139,15 @@ absl::StatusOr<SslCtxPtr> MakeContext() {
   }
 
   const std::string verifier = absl::GetFlag(FLAGS_verifier);
+  const std::string srv = absl::GetFlag(FLAGS_verifier_srv);
   const std::string service = absl::GetFlag(FLAGS_verifier_service);
-  if (verifier.empty() && service.empty()) return ctx;
+  if (verifier.empty() && srv.empty() && service.empty()) return ctx;
   client::VerifierClientOptions options;
   if (!verifier.empty()) options.endpoints = absl::StrSplit(verifier, ',', absl::SkipEmpty());
+  options.srv_name = srv;
   options.service = service;
+  options.dns_server = absl::GetFlag(FLAGS_verifier_dns_server);
+  options.channel.server_name_override = absl::GetFlag(FLAGS_verifier_server_name);
   options.channel.ca_file = absl::GetFlag(FLAGS_verifier_ca);
   options.channel.cert_file = absl::GetFlag(FLAGS_verifier_cert);
   options.channel.key_file = absl::GetFlag(FLAGS_verifier_key);
