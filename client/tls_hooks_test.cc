@@ -1,7 +1,8 @@
 // The handshake hooks in real OpenSSL handshakes (client and server SSL objects joined by a BIO pair in this
 // process) against a hand-written fake Verifier served by gRPC on 127.0.0.1: the verified chain reaches
-// VerifyPeer only after OpenSSL's own verification, a rejected peer gets bad_certificate, an unreachable verifier
-// refuses (or admits, when configured), and the staple is served, cached until next_refresh, and refreshed.
+// VerifyPeer only after OpenSSL's own verification, a rejected peer gets bad_certificate (under TLS 1.3 and TLS 1.2),
+// an unreachable verifier refuses (or admits, when configured), and the staple is served, cached until next_refresh,
+// and refreshed.
 #include "client/tls_hooks.h"
 
 #include <openssl/err.h>
@@ -143,13 +144,17 @@ class TlsHooksTest : public ::testing::Test {
     std::vector<std::string> client_alerts;
     std::string staple;
     long server_verify_result = X509_V_OK;
+    // The protocol version the client negotiated (TLS1_3_VERSION, TLS1_2_VERSION).
+    int version = 0;
   };
 
   // One handshake between a client presenting `client_cert` (may be null) and the server context, then one
   // byte from server to client so a TLS 1.3 client also reads the server's reaction to its certificate.
-  Result Handshake(const Issued* client_cert, bool ask_staple = false) {
+  // `max_version` (e.g. TLS1_2_VERSION) caps what the client offers; 0 = OpenSSL's default (TLS 1.3).
+  Result Handshake(const Issued* client_cert, bool ask_staple = false, int max_version = 0) {
     Result result;
     SslCtxPtr client_ctx(SSL_CTX_new(TLS_client_method()));
+    if (max_version != 0) EXPECT_EQ(SSL_CTX_set_max_proto_version(client_ctx.get(), max_version), 1);
     X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx.get()), ca_.cert.get());
     SSL_CTX_set_verify(client_ctx.get(), SSL_VERIFY_PEER, nullptr);
     if (client_cert != nullptr) {
@@ -187,11 +192,16 @@ class TlsHooksTest : public ::testing::Test {
       if (result.client_ok && result.server_ok) break;
     }
     result.server_verify_result = SSL_get_verify_result(server.get());
+    result.version = SSL_version(client.get());
     if (server_failed && result.client_ok) {
       // TLS 1.3: the client finished first; its next read delivers the server's alert.
       char byte;
       SSL_read(client.get(), &byte, 1);
       result.client_ok = false;
+    } else if (server_failed && !client_failed) {
+      // TLS 1.2: the server checks the client's certificate on receiving it, before its own Finished, so the
+      // client is still in the handshake, waiting for that Finished; its next step reads the alert instead.
+      EXPECT_NE(SSL_do_handshake(client.get()), 1);
     } else if (result.client_ok && result.server_ok) {
       EXPECT_EQ(SSL_write(server.get(), "x", 1), 1);
       char byte = 0;
@@ -248,6 +258,7 @@ TEST_F(TlsHooksTest, RejectedPeerGetsBadCertificate) {
   options.on_check = [&](const PeerCheck& check) { checks.push_back(check); };
   ASSERT_TRUE(InstallPeerVerification(server_ctx_.get(), client_, options).ok());
   Result result = Handshake(&revoked_);
+  EXPECT_EQ(result.version, TLS1_3_VERSION);
   EXPECT_FALSE(result.server_ok);
   EXPECT_FALSE(result.client_ok);
   EXPECT_EQ(result.server_verify_result, X509_V_ERR_CERT_REJECTED);
@@ -256,6 +267,41 @@ TEST_F(TlsHooksTest, RejectedPeerGetsBadCertificate) {
   ASSERT_EQ(checks.size(), 1u);
   EXPECT_FALSE(checks[0].accepted);
   EXPECT_EQ(checks[0].verdict.reason(), "client not OCSP valid");
+}
+
+// Under TLS 1.2 the server verifies the client's certificate in the client's second flight (Certificate,
+// ClientKeyExchange, CertificateVerify, Finished) and answers a rejection with the alert instead of its
+// ChangeCipherSpec and Finished: the client receives bad_certificate while still handshaking (under TLS 1.3 it
+// has finished and reads it afterwards). An accepted peer completes a TLS 1.2 handshake.
+TEST_F(TlsHooksTest, Tls12RejectedPeerGetsBadCertificateAndAcceptedPeerCompletes) {
+  std::vector<PeerCheck> checks;
+  PeerVerificationOptions options;
+  options.on_check = [&](const PeerCheck& check) { checks.push_back(check); };
+  ASSERT_TRUE(InstallPeerVerification(server_ctx_.get(), client_, options).ok());
+
+  Result accepted = Handshake(&good_, false, TLS1_2_VERSION);
+  EXPECT_EQ(accepted.version, TLS1_2_VERSION);
+  EXPECT_TRUE(accepted.server_ok);
+  EXPECT_TRUE(accepted.client_ok);
+  EXPECT_EQ(accepted.server_verify_result, X509_V_OK);
+  EXPECT_TRUE(accepted.client_alerts.empty());
+
+  Result rejected = Handshake(&revoked_, false, TLS1_2_VERSION);
+  EXPECT_EQ(rejected.version, TLS1_2_VERSION);
+  EXPECT_FALSE(rejected.server_ok);
+  EXPECT_FALSE(rejected.client_ok);
+  EXPECT_EQ(rejected.server_verify_result, X509_V_ERR_CERT_REJECTED);
+  ASSERT_EQ(rejected.client_alerts.size(), 1u);
+  EXPECT_EQ(rejected.client_alerts[0], "bad certificate");
+
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_TRUE(checks[0].accepted);
+  EXPECT_EQ(checks[0].subject, "CN=good-client");
+  EXPECT_FALSE(checks[1].accepted);
+  EXPECT_EQ(checks[1].subject, "CN=revoked-client");
+  EXPECT_EQ(checks[1].verdict.reason(), "client not OCSP valid");
+  absl::MutexLock lock(&fake_.mu);
+  EXPECT_EQ(fake_.verify_calls, 2);
 }
 
 TEST_F(TlsHooksTest, ChainOpenSslRefusesNeverReachesTheVerifier) {
@@ -277,6 +323,9 @@ TEST_F(TlsHooksTest, UnreachableVerifierRefusesUnlessAllowed) {
   EXPECT_FALSE(refused.server_ok);
   EXPECT_FALSE(refused.client_ok);
   EXPECT_EQ(refused.server_verify_result, X509_V_ERR_APPLICATION_VERIFICATION);
+  // OpenSSL sends handshake_failure for X509_V_ERR_APPLICATION_VERIFICATION (ssl_x509err2alert).
+  ASSERT_EQ(refused.client_alerts.size(), 1u);
+  EXPECT_EQ(refused.client_alerts[0], "handshake failure");
   ASSERT_EQ(checks.size(), 1u);
   EXPECT_EQ(checks[0].status.code(), absl::StatusCode::kUnavailable);
 
