@@ -14,8 +14,10 @@
 # (`--network host --init --read-only`, as user 65532, ulimits within the shell's hard limits, runtime runc)
 # with the config files of deploy/base, deploy/overlays/dev and deploy/overlays/prod mounted where the
 # manifests mount them (only listen addresses and, for the PKCS#11 identity, the token label and certificate
-# subject are rewritten), a fresh development PKI (tools/dev_pki.sh) as the TLS Secret and a SoftHSM2 token
-# (tools/dev_token.sh) as the node's PKCS#11 module; it must answer grpc.health.v1 over mutual TLS and on the
+# subject are rewritten), a fresh development PKI (tools/dev_pki.sh) as the TLS Secret, and SoftHSM2 as the
+# PKCS#11 module where signerd's pkcs11-module init container leaves the module image's files (with its
+# configuration where the Secret signerd-pkcs11-client is mounted, and a tools/dev_token.sh token standing in
+# for the network HSM); it must answer grpc.health.v1 over mutual TLS and on the
 # plaintext health port, signerd must sign through the module, verifierd must create its RocksDB cache in the
 # mounted volume, and /metrics must answer on metrics.listen. (5) Every container, image and podman/buildah
 # storage directory the script made is removed.
@@ -240,6 +242,12 @@ openssl x509 -req -in "$WORK/fleet.csr" -CA "$WORK/pki/ca.pem" -CAkey "$WORK/pki
   -days 1 -sha256 -extfile "$WORK/fleet.ext" -extensions leaf -out "$WORK/pki/fleet.pem" 2>/dev/null
 mkdir -p "$WORK/secret-pkcs11"
 cp "$WORK/token/pin" "$WORK/secret-pkcs11/pin"
+# The PKCS#11 module as the Deployment's init container leaves it (/opt/sigil/pkcs11, under the name
+# signerd.json gives it) and SoftHSM2's configuration as the Secret signerd-pkcs11-client would hold it.
+mkdir -p "$WORK/pkcs11-module" "$WORK/pkcs11-client"
+cp "$(readlink -f /usr/lib/softhsm/libsofthsm2.so)" "$WORK/pkcs11-module/libpkcs11.so"
+printf 'directories.tokendir = /var/lib/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+  >"$WORK/pkcs11-client/softhsm2.conf"
 chown -R "$UID_SIGIL:$UID_SIGIL" "$WORK"
 chmod -R go-rwx "$WORK"
 chmod 0755 "$WORK"
@@ -282,7 +290,6 @@ smoke() {
       | if .identities then .identities |= map(if .cert_store == "PKCS11"
           then .pkcs11.token_label = "sigil-dev" | .cert_match = "dev-hsm" else . end) else . end' \
     "$config" >"$WORK/config-$name/$name.json"
-  cp deploy/base/config/softhsm2.conf "$WORK/config-$name/"
   chown -R "$UID_SIGIL:$UID_SIGIL" "$WORK/config-$name"
   ctr=sigil-smoke-$name-$$-$port
   containers+=("$ctr")
@@ -362,10 +369,11 @@ else
 fi
 
 pkcs11_mounts=(
-  -v /usr/lib/softhsm/libsofthsm2.so:/usr/lib/softhsm/libsofthsm2.so:ro
-  -v "$WORK/token/tokens:/var/lib/softhsm/tokens"
+  -v "$WORK/pkcs11-module:/opt/sigil/pkcs11:ro"
+  -v "$WORK/pkcs11-client:/etc/sigil/pkcs11-client:ro"
   -v "$WORK/secret-pkcs11:/etc/sigil/pkcs11:ro"
-  -e SOFTHSM2_CONF=/etc/sigil/config/softhsm2.conf
+  -v "$WORK/token/tokens:/var/lib/softhsm/tokens"
+  -e SOFTHSM2_CONF=/etc/sigil/pkcs11-client/softhsm2.conf
 )
 smoke signerd "$ROOT/deploy/base/config/signerd.json" "${pkcs11_mounts[@]}"
 smoke signerd "$ROOT/deploy/overlays/prod/config/signerd.json" "${pkcs11_mounts[@]}"
