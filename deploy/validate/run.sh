@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI entry point for deploy/: renders every overlay under deploy/overlays with `kubectl kustomize` and
-# validates every object offline against the Kubernetes API schemas (validate.mjs says how), then checks that
+# validates every object offline against the Kubernetes API schemas and every pod template against the Pod
+# Security level its namespace enforces (validate.mjs says how), then checks that
 # each deliberately broken kustomization under deploy/validate/testdata is rejected for the reasons in its
 # EXPECT file. Exits non-zero when an overlay is invalid or a broken case is accepted. Ends with the line
 # "validate: N passed, M failed".

@@ -12,14 +12,17 @@
 //     object literal, so excess-property checking rejects an unknown field at any depth, and enum-like string
 //     fields (protocol, imagePullPolicy, ...) must hold an allowed value.
 // An apiVersion/kind without a schema in these packages is an error, never skipped. Besides the schemas, a
-// few rules of this repository's overlays: every namespaced object has a namespace, and every ConfigMap or
-// Secret a pod mounts from a kustomize generator exists in the same rendering.
+// few rules of this repository's overlays: every namespaced object has a namespace, and every ConfigMap a pod
+// mounts exists in the same rendering (a generator reference kustomize missed shows up here). And every pod
+// template in a namespace whose Namespace object (in the same rendering) enforces Pod Security baseline or
+// restricted must meet that level (pod_security.mjs), since the API server would refuse its pods.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { parseAllDocuments } from "yaml";
+import { podSecurityErrors } from "./pod_security.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kubectl = process.env.KUBECTL || "kubectl";
@@ -140,6 +143,7 @@ function ruleErrors(objects) {
       }
     }
   });
+  for (const [i, messages] of podSecurityErrors(objects)) for (const m of messages) add(i, m);
   return errors;
 }
 
