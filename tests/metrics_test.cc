@@ -2,7 +2,10 @@
 // `metrics.listen` set, are driven over mTLS gRPC (Health, Sign, VerifyPeer and GetStaple against a real
 // `openssl ocsp` responder), and /metrics is scraped over HTTP (libcurl). Checks the named series, their
 // labels and their counts (signerd with a PEM key and with a SoftHSM2 token made by tools/dev_token.sh);
-// and that a bad metrics.listen stops start-up with the exact message.
+// that verifierd counts the advisories it drops while its NATS publisher is stuck (a real `nats-server`
+// stopped with SIGSTOP) exactly as its advisory log lines show; and that a bad metrics.listen stops start-up
+// with the exact message.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -15,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -130,9 +134,73 @@ class MetricsEndpointTest : public ::testing::Test {
     return stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
   }
 
+  // A CA whose good and revoked leaves name a real `openssl ocsp` responder (behind a front end) in their AIA.
+  struct Ocsp {
+    std::unique_ptr<testing::OcspFrontend> frontend;
+    std::unique_ptr<testing::OpenSslResponder> responder;
+    testing::Issued ca, good, revoked;
+  };
+  std::unique_ptr<Ocsp> StartOcsp() {
+    auto ocsp = std::make_unique<Ocsp>();
+    auto frontend = testing::OcspFrontend::Start();
+    if (!frontend.ok()) {
+      ADD_FAILURE() << frontend.status();
+      return nullptr;
+    }
+    ocsp->frontend = *std::move(frontend);
+    testing::CertSpec ca_spec;
+    ca_spec.subject = {{"CN", "Metrics OCSP CA"}};
+    ca_spec.is_ca = true;
+    ocsp->ca = Must(testing::SelfSigned(ca_spec, testing::KeySpec::Ec()));
+    testing::CertSpec leaf;
+    leaf.ocsp_urls = {ocsp->frontend->url()};
+    leaf.must_staple = true;
+    leaf.subject = {{"CN", "good.sigil.test"}};
+    ocsp->good = Must(testing::IssueCert(leaf, testing::KeySpec::Ec(), ocsp->ca));
+    leaf.subject = {{"CN", "revoked.sigil.test"}};
+    ocsp->revoked = Must(testing::IssueCert(leaf, testing::KeySpec::Ec(), ocsp->ca));
+    testing::OpenSslResponderSpec spec;
+    spec.index_file = dir_ + "/index.txt";
+    spec.ca_file = dir_ + "/ocsp-ca.pem";
+    spec.signer_cert_file = dir_ + "/ocsp-ca.pem";
+    spec.signer_key_file = dir_ + "/ocsp-ca.key";
+    spec.log_file = dir_ + "/responder.log";
+    EXPECT_TRUE(testing::WriteFile(spec.index_file,
+                                   testing::OpenSslIndexLine(ocsp->good.cert.get(), 'V', 0) +
+                                       testing::OpenSslIndexLine(ocsp->revoked.cert.get(), 'R', testing::NowUnix() - 60))
+                    .ok());
+    EXPECT_TRUE(testing::WriteFile(spec.ca_file, ocsp->ca.CertPem()).ok());
+    EXPECT_TRUE(testing::WriteFile(spec.signer_key_file, ocsp->ca.KeyPem()).ok());
+    auto responder = testing::OpenSslResponder::Start(spec);
+    if (!responder.ok()) {
+      ADD_FAILURE() << responder.status();
+      return nullptr;
+    }
+    ocsp->responder = *std::move(responder);
+    ocsp->frontend->SetBackendPort(ocsp->responder->port());
+    return ocsp;
+  }
+
+  // VerifyPeer for a client presenting `peer` (issued by `ca`).
+  static grpc::Status VerifyPeer(verifier::v1::Verifier::Stub& stub, const testing::Issued& peer,
+                                 const testing::Issued& ca, verifier::v1::VerifyPeerResponse* verdict) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    verifier::v1::VerifyPeerRequest request;
+    request.set_peer_role(verifier::v1::CLIENT);
+    request.set_kind("Client");
+    verifier::v1::Chain* chain = request.add_chains();
+    chain->add_certificates(peer.CertDer());
+    chain->add_certificates(ca.CertDer());
+    return stub.VerifyPeer(&context, request, verdict);
+  }
+
   std::string dir_;
   testing::MtlsPki pki_;
 };
+
+constexpr char kRejectType[] = "io.nats.server.advisory.v1.ocsp_peer_reject";
+constexpr char kLinkInvalidType[] = "io.nats.server.advisory.v1.ocsp_peer_link_invalid";
 
 constexpr char kListener[] = R"("listener": {"listen": "127.0.0.1:0", "tls": {
     "cert_file": "$CERT", "key_file": "$KEY", "ca_file": "$CA", "verify": true}})";
@@ -275,34 +343,9 @@ TEST_F(MetricsEndpointTest, SignerdSplitsPkcs11SignLatencyIntoQueueAndExecAndExp
 }
 
 TEST_F(MetricsEndpointTest, VerifierdCountsFetchesCacheStaplesAndAdvisories) {
-  auto frontend = testing::OcspFrontend::Start();
-  ASSERT_TRUE(frontend.ok()) << frontend.status();
-  testing::CertSpec ca_spec;
-  ca_spec.subject = {{"CN", "Metrics OCSP CA"}};
-  ca_spec.is_ca = true;
-  testing::Issued ca = Must(testing::SelfSigned(ca_spec, testing::KeySpec::Ec()));
-  testing::CertSpec leaf;
-  leaf.ocsp_urls = {(*frontend)->url()};
-  leaf.must_staple = true;
-  leaf.subject = {{"CN", "good.sigil.test"}};
-  testing::Issued good = Must(testing::IssueCert(leaf, testing::KeySpec::Ec(), ca));
-  leaf.subject = {{"CN", "revoked.sigil.test"}};
-  testing::Issued revoked = Must(testing::IssueCert(leaf, testing::KeySpec::Ec(), ca));
-  testing::OpenSslResponderSpec spec;
-  spec.index_file = dir_ + "/index.txt";
-  spec.ca_file = dir_ + "/ocsp-ca.pem";
-  spec.signer_cert_file = dir_ + "/ocsp-ca.pem";
-  spec.signer_key_file = dir_ + "/ocsp-ca.key";
-  spec.log_file = dir_ + "/responder.log";
-  ASSERT_TRUE(testing::WriteFile(spec.index_file, testing::OpenSslIndexLine(good.cert.get(), 'V', 0) +
-                                                      testing::OpenSslIndexLine(revoked.cert.get(), 'R',
-                                                                                testing::NowUnix() - 60))
-                  .ok());
-  ASSERT_TRUE(testing::WriteFile(spec.ca_file, ca.CertPem()).ok());
-  ASSERT_TRUE(testing::WriteFile(spec.signer_key_file, ca.KeyPem()).ok());
-  auto responder = testing::OpenSslResponder::Start(spec);
-  ASSERT_TRUE(responder.ok()) << responder.status();
-  (*frontend)->SetBackendPort((*responder)->port());
+  std::unique_ptr<Ocsp> ocsp = StartOcsp();
+  ASSERT_NE(ocsp, nullptr);
+  const testing::Issued &ca = ocsp->ca, &good = ocsp->good, &revoked = ocsp->revoked;
 
   std::unique_ptr<Daemon> verifierd = Start("verifier/verifierd", "verifierd", absl::StrCat("{", kListener, R"(,
       "metrics": {"listen": "127.0.0.1:0"},
@@ -314,16 +357,8 @@ TEST_F(MetricsEndpointTest, VerifierdCountsFetchesCacheStaplesAndAdvisories) {
 
   ASSERT_TRUE(HealthCheck(*verifierd).ok());
   for (const testing::Issued* peer : {&good, &revoked}) {
-    grpc::ClientContext context;
-    Deadline(&context);
-    verifier::v1::VerifyPeerRequest request;
-    request.set_peer_role(verifier::v1::CLIENT);
-    request.set_kind("Client");
-    verifier::v1::Chain* chain = request.add_chains();
-    chain->add_certificates(peer->CertDer());
-    chain->add_certificates(ca.CertDer());
     verifier::v1::VerifyPeerResponse verdict;
-    grpc::Status status = stub->VerifyPeer(&context, request, &verdict);
+    grpc::Status status = VerifyPeer(*stub, *peer, ca, &verdict);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(verdict.allowed(), peer == &good);
   }
@@ -375,15 +410,112 @@ TEST_F(MetricsEndpointTest, VerifierdCountsFetchesCacheStaplesAndAdvisories) {
   auto next = SampleValue(t, "sigil_staple_next_refresh_seconds", {{"subject", "CN=good.sigil.test"}});
   ASSERT_TRUE(next.has_value()) << t;
   EXPECT_GT(*next, 0) << t;
-  // Advisories: the revoked peer gave one reject and one link_invalid; none dropped.
-  EXPECT_EQ(SampleValue(t, "sigil_advisories_emitted_total", {{"type", "io.nats.server.advisory.v1.ocsp_peer_reject"}}),
-            1)
-      << t;
-  EXPECT_EQ(SampleValue(t, "sigil_advisories_emitted_total",
-                        {{"type", "io.nats.server.advisory.v1.ocsp_peer_link_invalid"}}),
-            1)
-      << t;
-  EXPECT_EQ(SampleSum(t, "sigil_advisories_dropped_total"), 0) << t;
+  // Advisories: the revoked peer gave one reject and one link_invalid; none dropped, and the dropped counter is
+  // exported all the same (a series at 0 per type, not an absent family).
+  EXPECT_EQ(SampleValue(t, "sigil_advisories_emitted_total", {{"type", kRejectType}}), 1) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_advisories_emitted_total", {{"type", kLinkInvalidType}}), 1) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_advisories_dropped_total", {{"type", kRejectType}}), 0) << t;
+  EXPECT_EQ(SampleValue(t, "sigil_advisories_dropped_total", {{"type", kLinkInvalidType}}), 0) << t;
+}
+
+// Advisory log lines verifierd has written so far (LogPublisher: "Advisory [<type>] id [...] ...").
+int AdvisoryLogLines(const Daemon& daemon) {
+  const std::string log = daemon.Log();
+  int lines = 0;
+  for (size_t at = log.find("Advisory [io.nats."); at != std::string::npos; at = log.find("Advisory [io.nats.", at + 1)) {
+    ++lines;
+  }
+  return lines;
+}
+
+// verifierd drops an advisory for its publishers (the log line and NATS) when advisories.queue_size events
+// already wait for them. A real nats-server stopped with SIGSTOP keeps the connection open but reads nothing:
+// once the socket buffers are full, the NATS publish blocks the bus's dispatcher thread, the one-event queue
+// fills, and every further event is dropped while VerifyPeer goes on answering. The counter then agrees with what
+// the daemon logs: each event is either logged by the dispatcher or counted dropped.
+TEST_F(MetricsEndpointTest, VerifierdCountsAdvisoriesDroppedWhileNatsStalls) {
+  std::unique_ptr<Ocsp> ocsp = StartOcsp();
+  ASSERT_NE(ocsp, nullptr);
+  testing::SpawnOptions nats_options;
+  nats_options.log_path = dir_ + "/nats-server.log";
+  auto nats = testing::Process::Spawn({"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", "-1"}, nats_options);
+  ASSERT_TRUE(nats.ok()) << nats.status();
+  absl::StatusOr<int> nats_port =
+      (*nats)->WaitForPort(std::regex(R"(Listening for client connections on 127\.0\.0\.1:(\d+))"), kReadyTimeout);
+  ASSERT_TRUE(nats_port.ok()) << nats_port.status();
+
+  std::unique_ptr<Daemon> verifierd = Start("verifier/verifierd", "verifierd-nats", absl::StrCat("{", kListener, R"(,
+      "metrics": {"listen": "127.0.0.1:0"},
+      "store_dir": "$DIR/store-nats",
+      "ocsp_cache": {"type": "local", "local_store": "$DIR/cache-nats"},
+      "profiles": {"default": {"ocsp_peer": {"verify": true}}},
+      "advisories": {"queue_size": 1,
+                     "nats": {"url": "nats://127.0.0.1:)", *nats_port, R"(", "server_id": "metrics-test"}}})"));
+  ASSERT_NE(verifierd, nullptr);
+  // Connected at start-up (not left to the background reconnection).
+  ASSERT_THAT(verifierd->Log(), HasSubstr("Advisories published to NATS [nats://127.0.0.1:")) << verifierd->Log();
+  auto stub = verifier::v1::Verifier::NewStub(Channel(*verifierd));
+  auto reject = [&]() {
+    verifier::v1::VerifyPeerResponse verdict;
+    grpc::Status status = VerifyPeer(*stub, ocsp->revoked, ocsp->ca, &verdict);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_FALSE(verdict.allowed());
+    return status.ok();
+  };
+  ASSERT_TRUE(reject());  // Fetches the revocation once; later rejections come from the cache.
+
+  (*nats)->Signal(SIGSTOP);
+  // Each rejection emits two events (link_invalid, then reject). Send them in rounds of 100 until two whole rounds
+  // add no advisory log line: the dispatcher is stuck in the NATS publish (a live one logs within microseconds).
+  constexpr int kRound = 100;
+  int quiet_rounds = 0, rounds = 0;
+  for (int logged = AdvisoryLogLines(*verifierd); quiet_rounds < 2 && rounds < 300; ++rounds) {
+    for (int i = 0; i < kRound; ++i) ASSERT_TRUE(reject());
+    const int now_logged = AdvisoryLogLines(*verifierd);
+    quiet_rounds = now_logged == logged ? quiet_rounds + 1 : 0;
+    logged = now_logged;
+  }
+  ASSERT_EQ(quiet_rounds, 2) << "advisories still logged after " << rounds * kRound
+                             << " rejections with NATS stopped; verifierd log:\n" << verifierd->Log();
+
+  auto stuck = ScrapeMetrics(verifierd->metrics_port);
+  ASSERT_TRUE(stuck.ok()) << stuck.status();
+  const double emitted = SampleSum(*stuck, "sigil_advisories_emitted_total");
+  const double dropped = SampleSum(*stuck, "sigil_advisories_dropped_total");
+  EXPECT_GT(SampleValue(*stuck, "sigil_advisories_dropped_total", {{"type", kRejectType}}).value_or(0), 0) << *stuck;
+  EXPECT_GT(SampleValue(*stuck, "sigil_advisories_dropped_total", {{"type", kLinkInvalidType}}).value_or(0), 0)
+      << *stuck;
+  const int logged_when_stuck = AdvisoryLogLines(*verifierd);
+  // Every event so far was logged (the one stuck in NATS included: the log line is published first), is the one
+  // the full queue holds, or was counted dropped.
+  EXPECT_EQ(emitted, logged_when_stuck + 1 + dropped) << *stuck;
+
+  // While the dispatcher is stuck, every event is dropped and counted, one for one; nothing more is logged.
+  constexpr int kMore = 50;
+  for (int i = 0; i < kMore; ++i) ASSERT_TRUE(reject());
+  auto more = ScrapeMetrics(verifierd->metrics_port);
+  ASSERT_TRUE(more.ok()) << more.status();
+  EXPECT_EQ(SampleSum(*more, "sigil_advisories_emitted_total"), emitted + 2 * kMore) << *more;
+  EXPECT_EQ(SampleSum(*more, "sigil_advisories_dropped_total"), dropped + 2 * kMore) << *more;
+  EXPECT_EQ(SampleValue(*more, "sigil_advisories_dropped_total", {{"type", kRejectType}}),
+            SampleValue(*stuck, "sigil_advisories_dropped_total", {{"type", kRejectType}}).value_or(0) + kMore)
+      << *more;
+  EXPECT_EQ(AdvisoryLogLines(*verifierd), logged_when_stuck);
+
+  // NATS resumes: the dispatcher publishes what the queue held, and then every event that was not counted as
+  // dropped has its log line.
+  (*nats)->Signal(SIGCONT);
+  const double final_emitted = SampleSum(*more, "sigil_advisories_emitted_total");
+  const double final_dropped = SampleSum(*more, "sigil_advisories_dropped_total");
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (AdvisoryLogLines(*verifierd) < final_emitted - final_dropped && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(AdvisoryLogLines(*verifierd), final_emitted - final_dropped) << verifierd->Log();
+  auto after = ScrapeMetrics(verifierd->metrics_port);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(SampleSum(*after, "sigil_advisories_dropped_total"), final_dropped) << *after;
+  EXPECT_EQ(SampleSum(*after, "sigil_advisories_emitted_total"), final_emitted) << *after;
 }
 
 TEST_F(MetricsEndpointTest, BadListenStopsStartUpWithTheExactMessage) {

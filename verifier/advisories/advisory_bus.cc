@@ -1,5 +1,6 @@
 #include "verifier/advisories/advisory_bus.h"
 
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -43,6 +44,12 @@ absl::StatusOr<std::shared_ptr<AdvisoryBus>> AdvisoryBus::Create(
 AdvisoryBus::AdvisoryBus(const AdvisoryBusOptions& options,
                          std::vector<std::unique_ptr<AdvisoryPublisher>> publishers)
     : options_(options), publishers_(std::move(publishers)) {
+  // Every type's series exists from the start, at 0: a scrape then tells "none dropped" from "not exported",
+  // and rate() sees the first event.
+  for (absl::string_view type : {kPeerRejectType, kLinkInvalidType}) {
+    EmittedCounter().Add({{"type", std::string(type)}});
+    DroppedCounter().Add({{"type", std::string(type)}});
+  }
   dispatcher_ = std::thread([this] { DispatchLoop(); });
 }
 

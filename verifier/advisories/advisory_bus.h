@@ -5,8 +5,10 @@
 //        └─► bounded queue ──► dispatcher thread ──► publishers, in order: the structured log line
 //                                                     (LogPublisher) and, when configured, NATS
 //                                                     (nats_publisher.h).
-// When the queue is full the event is dropped for the publishers and counted (dropped()); a publisher that
-// blocks (a NATS server that is slow to take bytes) only delays the other publishers, never Emit.
+// When the queue is full the event is dropped for the publishers and counted (dropped(), and the process-wide
+// sigil_advisories_dropped_total{type}); a publisher that blocks (a NATS server that is slow to take bytes) only
+// delays the other publishers, never Emit. sigil_advisories_emitted_total{type} counts every event. Both
+// counters have a series at 0 for each advisory type from the first bus's creation.
 //
 // Thread-safety: every method may be called from any thread. Watchers are called with the bus's lock held
 // and must not call back into the bus.
