@@ -5,6 +5,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -94,6 +95,24 @@ class StapleHook {
   bool must_stop_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// The staples of every certificate the SSL_CTX serves (e.g. an RSA and an ECDSA one), one StapleHook each, picked
+// per handshake by the certificate OpenSSL selected for it. Immutable once installed.
+class StapleSet {
+ public:
+  void Add(X509Ptr leaf, std::unique_ptr<StapleHook> hook) { entries_.emplace_back(std::move(leaf), std::move(hook)); }
+  // The hook of `served`; nullptr for a certificate stapling was not installed for.
+  StapleHook* For(const X509* served) const {
+    if (served == nullptr) return nullptr;
+    for (const auto& [leaf, hook] : entries_) {
+      if (X509_cmp(leaf.get(), served) == 0) return hook.get();
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<std::pair<X509Ptr, std::unique_ptr<StapleHook>>> entries_;
+};
+
 template <typename T>
 void FreeHook(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/, void* /*argp*/) {
   delete static_cast<T*>(ptr);
@@ -160,7 +179,9 @@ int VerifyPeerCallback(X509_STORE_CTX* store_ctx, void* arg) {
 
 // SSL_CTX_set_tlsext_status_cb on a server: called when the client asked for a staple.
 int StatusCallback(SSL* ssl, void* arg) {
-  auto* hook = static_cast<StapleHook*>(arg);
+  // OpenSSL has chosen the certificate (and signature algorithm) for this handshake before asking for its status.
+  StapleHook* hook = static_cast<const StapleSet*>(arg)->For(SSL_get_certificate(ssl));
+  if (hook == nullptr) return SSL_TLSEXT_ERR_NOACK;
   StapleHook::Current current = hook->Get();
   if (current.must_stop) return hook->fail_when_must_stop() ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
   if (current.staple.empty()) return SSL_TLSEXT_ERR_NOACK;
@@ -193,21 +214,43 @@ absl::Status InstallPeerVerification(SSL_CTX* ctx, std::shared_ptr<const Verifie
 
 absl::Status InstallStapling(SSL_CTX* ctx, std::shared_ptr<const VerifierClient> client, StaplingOptions options) {
   if (ctx == nullptr || client == nullptr) return absl::InvalidArgumentError("InstallStapling: null argument");
-  if (options.certificates.empty()) {
-    X509* leaf = SSL_CTX_get0_certificate(ctx);
-    if (leaf == nullptr) {
+  auto set = std::make_unique<StapleSet>();
+  if (!options.certificates.empty()) {
+    const auto* der = reinterpret_cast<const unsigned char*>(options.certificates[0].data());
+    X509Ptr leaf(d2i_X509(nullptr, &der, static_cast<long>(options.certificates[0].size())));
+    if (leaf == nullptr) return absl::InvalidArgumentError("InstallStapling: certificates[0] is not a DER certificate");
+    set->Add(std::move(leaf), std::make_unique<StapleHook>(std::move(client), std::move(options)));
+  } else {
+    // Every certificate loaded in ctx, each with its own chain. OpenSSL's iteration visits only certificates
+    // whose key is loaded too; a certificate installed before its key is taken alone. The current one is
+    // selected again afterwards.
+    X509* selected = SSL_CTX_get0_certificate(ctx);
+    if (selected == nullptr) {
       return absl::InvalidArgumentError("InstallStapling: no certificates given and none loaded in the SSL_CTX");
     }
-    options.certificates.push_back(CertificateDer(leaf));
-    STACK_OF(X509)* chain = nullptr;
-    if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && chain != nullptr) {
-      for (int i = 0; i < sk_X509_num(chain); ++i) {
-        options.certificates.push_back(CertificateDer(sk_X509_value(chain, i)));
+    auto add_current = [&] {
+      X509* leaf = SSL_CTX_get0_certificate(ctx);
+      StaplingOptions per_certificate = options;
+      per_certificate.certificates.push_back(CertificateDer(leaf));
+      STACK_OF(X509)* chain = nullptr;
+      if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && chain != nullptr) {
+        for (int i = 0; i < sk_X509_num(chain); ++i) {
+          per_certificate.certificates.push_back(CertificateDer(sk_X509_value(chain, i)));
+        }
       }
+      X509_up_ref(leaf);
+      set->Add(X509Ptr(leaf), std::make_unique<StapleHook>(client, std::move(per_certificate)));
+    };
+    bool any = false;
+    for (int more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); more == 1;
+         more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+      add_current();
+      any = true;
     }
+    SSL_CTX_select_current_cert(ctx, selected);
+    if (!any) add_current();
   }
-  absl::StatusOr<StapleHook*> stored =
-      StoreHook(ctx, std::make_unique<StapleHook>(std::move(client), std::move(options)));
+  absl::StatusOr<StapleSet*> stored = StoreHook(ctx, std::move(set));
   if (!stored.ok()) return stored.status();
   SSL_CTX_set_tlsext_status_cb(ctx, &StatusCallback);
   SSL_CTX_set_tlsext_status_arg(ctx, *stored);

@@ -15,7 +15,8 @@
 // that run a handshake per thread. (Event-loop servers would use OpenSSL 3's SSL_ERROR_WANT_RETRY_VERIFY; not
 // offered here.)
 //
-// Stapling (InstallStapling) answers a client's status_request with the server's staple from GetStaple, cached in
+// Stapling (InstallStapling) answers a client's status_request with the staple of the certificate OpenSSL chose for
+// the handshake (a server with an RSA and an ECDSA certificate has one staple each), from GetStaple, cached in
 // the process until GetStaple's next_refresh; at most one handshake at a time refreshes it, the others keep
 // serving the cached staple. A failed refresh keeps the cached staple while it is within its next_update and is
 // retried no sooner than `retry_after_failure`, so a verifierd outage does not slow every handshake.
@@ -69,8 +70,9 @@ absl::Status InstallPeerVerification(SSL_CTX* ctx, std::shared_ptr<const Verifie
                                      PeerVerificationOptions options);
 
 struct StaplingOptions {
-  // The server's chain as DER, leaf first, then its issuer (or a bundle containing it). Empty: the SSL_CTX's
-  // certificate (SSL_CTX_get0_certificate) and chain (SSL_CTX_get0_chain_certs) at install time.
+  // The server's chain as DER, leaf first, then its issuer (or a bundle containing it): staples for that leaf
+  // only. Empty: every certificate loaded in the SSL_CTX at install time, each with its chain
+  // (SSL_CTX_get0_chain_certs), so load all of them before installing.
   std::vector<std::string> certificates;
   // verifierd profile and optional mode / URL overrides (GetStapleRequest).
   std::string profile;
@@ -88,8 +90,8 @@ struct StaplingOptions {
 };
 
 // Installs stapling on `ctx` (replacing an earlier one). Does not call verifierd: the first handshake that asks
-// for a staple fetches it. INVALID_ARGUMENT for a null ctx or client, or no certificates (none given and none
-// loaded in ctx).
+// for a certificate's staple fetches it. INVALID_ARGUMENT for a null ctx or client, a certificates[0] that is not
+// DER, or no certificates (none given and none loaded in ctx).
 absl::Status InstallStapling(SSL_CTX* ctx, std::shared_ptr<const VerifierClient> client, StaplingOptions options);
 
 }  // namespace sigil::client

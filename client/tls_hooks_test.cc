@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -50,6 +51,7 @@ class FakeVerifier final : public v1::Verifier::Service {
     ++staple_calls;
     last_staple_request = *request;
     *response = staple;
+    if (auto it = staple_for.find(request->certificates(0)); it != staple_for.end()) response->set_staple(it->second);
     return grpc::Status::OK;
   }
 
@@ -60,6 +62,8 @@ class FakeVerifier final : public v1::Verifier::Service {
   v1::VerifyPeerRequest last_request ABSL_GUARDED_BY(mu);
   v1::GetStapleRequest last_staple_request ABSL_GUARDED_BY(mu);
   v1::GetStapleResponse staple ABSL_GUARDED_BY(mu);
+  // Staple bytes by leaf DER, overriding staple.staple() for that leaf.
+  std::map<std::string, std::string> staple_for ABSL_GUARDED_BY(mu);
 };
 
 Issued Must(absl::StatusOr<Issued> issued) {
@@ -155,6 +159,7 @@ class TlsHooksTest : public ::testing::Test {
     Result result;
     SslCtxPtr client_ctx(SSL_CTX_new(TLS_client_method()));
     if (max_version != 0) EXPECT_EQ(SSL_CTX_set_max_proto_version(client_ctx.get(), max_version), 1);
+    if (!client_sigalgs_.empty()) EXPECT_EQ(SSL_CTX_set1_sigalgs_list(client_ctx.get(), client_sigalgs_.c_str()), 1);
     X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx.get()), ca_.cert.get());
     SSL_CTX_set_verify(client_ctx.get(), SSL_VERIFY_PEER, nullptr);
     if (client_cert != nullptr) {
@@ -216,6 +221,8 @@ class TlsHooksTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> grpc_server_;
   std::shared_ptr<const VerifierClient> client_;
   Issued ca_, server_, good_, revoked_, stranger_;
+  // The client's signature_algorithms (SSL_CTX_set1_sigalgs_list form); empty = OpenSSL's default.
+  std::string client_sigalgs_;
   SslCtxPtr server_ctx_;
 };
 
@@ -369,6 +376,38 @@ TEST_F(TlsHooksTest, StapleIsServedCachedUntilNextRefreshAndRefreshed) {
   clock->Advance(absl::Seconds(1));
   EXPECT_EQ(Handshake(&good_, true).staple, "staple-2");  // refreshed at next_refresh
   absl::MutexLock lock(&fake_.mu);
+  EXPECT_EQ(fake_.staple_calls, 2);
+}
+
+TEST_F(TlsHooksTest, EachCertificateOfADualCertificateServerGetsItsOwnStaple) {
+  // The server also serves an RSA certificate for the same name; OpenSSL picks one per handshake from the
+  // signature algorithms the client offers.
+  CertSpec spec;
+  spec.subject = {{"CN", "server.sigil.test"}};
+  spec.dns_sans = {"server.sigil.test"};
+  Issued rsa_server = Must(sigil::testing::IssueCert(spec, KeySpec::Rsa(2048), ca_));
+  ASSERT_EQ(SSL_CTX_use_certificate(server_ctx_.get(), rsa_server.cert.get()), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(server_ctx_.get(), rsa_server.key.get()), 1);
+  ASSERT_EQ(SSL_CTX_add1_chain_cert(server_ctx_.get(), ca_.cert.get()), 1);
+  SSL_CTX_set_verify(server_ctx_.get(), SSL_VERIFY_NONE, nullptr);  // no client certificate to sign with
+  {
+    absl::MutexLock lock(&fake_.mu);
+    fake_.staple.set_status(v1::GOOD);
+    fake_.staple.mutable_next_refresh()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    fake_.staple_for[server_.CertDer()] = "ecdsa-staple";
+    fake_.staple_for[rsa_server.CertDer()] = "rsa-staple";
+  }
+  ASSERT_TRUE(InstallStapling(server_ctx_.get(), client_, StaplingOptions()).ok());
+
+  client_sigalgs_ = "ECDSA+SHA256";
+  EXPECT_EQ(Handshake(nullptr, true).staple, "ecdsa-staple");
+  client_sigalgs_ = "rsa_pss_rsae_sha256";
+  EXPECT_EQ(Handshake(nullptr, true).staple, "rsa-staple");
+  EXPECT_EQ(Handshake(nullptr, true, TLS1_2_VERSION).staple, "rsa-staple");  // CertificateStatus message
+  client_sigalgs_ = "ECDSA+SHA256";
+  EXPECT_EQ(Handshake(nullptr, true, TLS1_2_VERSION).staple, "ecdsa-staple");
+  absl::MutexLock lock(&fake_.mu);
+  // One GetStaple per certificate, each with its own leaf and the chain; the rest came from the cache.
   EXPECT_EQ(fake_.staple_calls, 2);
 }
 
