@@ -51,6 +51,14 @@ class FakeVerifier final : public v1::Verifier::Service {
     response->set_staple(name_);
     return grpc::Status::OK;
   }
+  grpc::Status VerifyStaple(grpc::ServerContext*, const v1::VerifyStapleRequest* request,
+                            v1::VerifyStapleResponse* response) override {
+    calls_++;
+    absl::MutexLock lock(&mu_);
+    leaves_.insert(request->certificates(0));
+    response->set_failure(name_);  // which replica answered
+    return grpc::Status::OK;
+  }
 
   std::string name_;
   std::atomic<int> calls_{0};
@@ -122,6 +130,8 @@ TEST(VerifierClientTest, RequestWithoutCertificateIsRejectedLocally) {
   ASSERT_TRUE(client.ok()) << client.status();
   EXPECT_EQ((*client)->VerifyPeer(v1::VerifyPeerRequest()).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ((*client)->GetStaple(v1::GetStapleRequest()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*client)->VerifyStaple(v1::VerifyStapleRequest()).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(replicas[0]->service.calls_.load(), 0);
 }
 
@@ -199,6 +209,11 @@ TEST(VerifierClientTest, EachCertificateGoesToOneReplica) {
     auto answer = (*client)->GetStaple(staple);
     ASSERT_TRUE(answer.ok()) << answer.status();
     EXPECT_EQ(answer->staple(), owner);
+    v1::VerifyStapleRequest check;
+    check.add_certificates(leaf);
+    auto checked = (*client)->VerifyStaple(check);
+    ASSERT_TRUE(checked.ok()) << checked.status();
+    EXPECT_EQ(checked->failure(), owner);
     used.insert(owner);
   }
   // Each fake saw only the certificates it owns, and the load is spread.
@@ -231,6 +246,27 @@ TEST(VerifierClientTest, DownReplicaMovesCallsToTheNextOnTheRing) {
     verdict = (*client)->VerifyPeer(Request(leaf));
     ASSERT_TRUE(verdict.ok()) << verdict.status();
     EXPECT_EQ(verdict->reason(), order[1]);
+  }
+}
+
+TEST(VerifierClientTest, MaxReplicasBoundsTheFailover) {
+  std::vector<std::unique_ptr<Replica>> replicas;
+  for (int i = 0; i < 3; ++i) replicas.push_back(StartReplica());
+  VerifierClientOptions options = Options(replicas);
+  options.max_replicas = 2;
+  auto client = VerifierClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const std::string leaf = "a bounded certificate";
+  std::vector<std::string> order = (*client)->ReplicasFor(leaf);
+  ASSERT_EQ(order.size(), 3u);
+  // The owner and the next one down: the third replica is never asked.
+  for (auto& r : replicas) {
+    if (r->endpoint != order[2]) r->server->Shutdown(absl::ToChronoTime(absl::Now()));
+  }
+  auto verdict = (*client)->VerifyPeer(Request(leaf));
+  EXPECT_EQ(verdict.status().code(), absl::StatusCode::kUnavailable) << verdict.status();
+  for (auto& r : replicas) {
+    if (r->endpoint == order[2]) EXPECT_EQ(r->service.calls_.load(), 0);
   }
 }
 
