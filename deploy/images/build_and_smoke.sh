@@ -14,7 +14,8 @@
 # (`--network host --init --read-only`, as user 65532, ulimits within the shell's hard limits, runtime runc)
 # with the config files of deploy/base, deploy/overlays/dev and deploy/overlays/prod mounted where the
 # manifests mount them (only listen addresses and, for the PKCS#11 identity, the token label and certificate
-# subject are rewritten), a fresh development PKI (tools/dev_pki.sh) as the TLS Secret, and SoftHSM2 as the
+# subject are rewritten), a fresh development PKI (tools/dev_pki.sh) as the TLS Secret and the CA bundle
+# ConfigMap, and SoftHSM2 as the
 # PKCS#11 module where signerd's pkcs11-module init container leaves the module image's files (with its
 # configuration where the Secret signerd-pkcs11-client is mounted, and a tools/dev_token.sh token standing in
 # for the network HSM); it must answer grpc.health.v1 over mutual TLS and on the
@@ -228,6 +229,9 @@ for name in signerd verifierd dev-ecdsa; do
   cp "$WORK/pki/$name-key.pem" "$WORK/secret-$name/tls.key"
   cp "$WORK/pki/ca.pem" "$WORK/secret-$name/ca.crt"
 done
+# The CA bundle prod's configs verify clients against (ConfigMap sigil-ca-bundle at /etc/sigil/ca-bundle).
+mkdir -p "$WORK/ca-bundle"
+cp "$WORK/pki/ca.pem" "$WORK/ca-bundle/ca.crt"
 # A fleet client: prod's identities allow only spiffe://sigil.example.org/fleet.
 cat >"$WORK/fleet.ext" <<'EXT'
 [leaf]
@@ -296,7 +300,7 @@ smoke() {
   podman run --detach --name "$ctr" --network host --init --read-only --tmpfs /tmp \
     --user "$UID_SIGIL:$UID_SIGIL" --cap-drop ALL --security-opt no-new-privileges \
     -v "$WORK/config-$name:/etc/sigil/config:ro" \
-    -v "$WORK/secret-$name:/etc/sigil/tls:ro" \
+    -v "$WORK/secret-$name:/etc/sigil/tls:ro" -v "$WORK/ca-bundle:/etc/sigil/ca-bundle:ro" \
     "$@" "localhost/sigil/$name:$tag" --config "/etc/sigil/config/$name.json" >/dev/null
   local ok=1
   if ! wait_serving "$port" "$health_port"; then

@@ -13,9 +13,10 @@
 //     fields (protocol, imagePullPolicy, ...) must hold an allowed value.
 // An apiVersion/kind without a schema in these packages is an error, never skipped. Besides the schemas, a
 // few rules of this repository's overlays: every namespaced object has a namespace, and every ConfigMap a pod
-// mounts exists in the same rendering (a generator reference kustomize missed shows up here). And every pod
-// template in a namespace whose Namespace object (in the same rendering) enforces Pod Security baseline or
-// restricted must meet that level (pod_security.mjs), since the API server would refuse its pods.
+// mounts exists in the same rendering (a generator reference kustomize missed shows up here), or is written
+// into the pod's namespace by a trust-manager Bundle of the rendering. And every pod template in a namespace
+// whose Namespace object (in the same rendering) enforces Pod Security baseline or restricted must meet that
+// level (pod_security.mjs), since the API server would refuse its pods.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -30,12 +31,13 @@ const kubectl = process.env.KUBECTL || "kubectl";
 // Packages holding the schemas of API groups outside the core package, by group.
 const CRD_PACKAGES = {
   "cert-manager.io": "@kubernetes-models/cert-manager",
+  "trust.cert-manager.io": "@kubernetes-models/cert-manager",
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 const CLUSTER_SCOPED = new Set([
   "Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterIssuer", "CustomResourceDefinition",
   "PersistentVolume", "StorageClass", "PriorityClass", "ValidatingWebhookConfiguration",
-  "MutatingWebhookConfiguration",
+  "MutatingWebhookConfiguration", "Bundle",
 ]);
 
 // The module that defines apiVersion/kind, e.g. "kubernetes-models/apps/v1/Deployment".
@@ -127,11 +129,28 @@ function typeErrors(objects, specs) {
   }
 }
 
+// The ConfigMaps trust-manager Bundles of the rendering write: one named after each Bundle with a ConfigMap
+// target, in each of the rendering's Namespaces its target.namespaceSelector.matchLabels selects (all
+// without one). Keys "ConfigMap/NAMESPACE/NAME".
+function bundleConfigMaps(objects) {
+  const namespaces = objects.filter((o) => o.kind === "Namespace");
+  const out = new Set();
+  for (const b of objects) {
+    if (b.kind !== "Bundle" || !b.spec?.target?.configMap) continue;
+    const want = Object.entries(b.spec.target.namespaceSelector?.matchLabels ?? {});
+    for (const ns of namespaces) {
+      if (want.every(([k, v]) => ns.metadata?.labels?.[k] === v)) out.add(`ConfigMap/${ns.metadata.name}/${b.metadata?.name}`);
+    }
+  }
+  return out;
+}
+
 // Repository rules beyond the schemas.
 function ruleErrors(objects) {
   const errors = new Map();
   const add = (i, m) => (errors.has(i) ? errors.get(i).push(m) : errors.set(i, [m]));
   const have = new Set(objects.map((o) => `${o.kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name}`));
+  for (const key of bundleConfigMaps(objects)) have.add(key);
   objects.forEach((obj, i) => {
     if (!CLUSTER_SCOPED.has(obj.kind) && !obj.metadata?.namespace) add(i, "namespaced object without a namespace");
     const pod = obj.spec?.template?.spec;
