@@ -28,6 +28,8 @@ PACKAGES=(
   tpm2-tools
   nats-server            # advisory bus in tests
   dnsmasq-base           # SRV records for the client library's replica discovery test
+  jq                     # deploy/images smoke test rewrites the daemons' configs
+  curl                   # ... and scrapes /metrics
   libnats-dev
   openssl                # dev PKI, OCSP responder in tests
   python3-grpcio

@@ -360,15 +360,22 @@ smoke() {
   podman rm --force "$ctr" >/dev/null
 }
 
-# The Windows signerd's config cannot run here, but the Linux signerd reads the same schema: it must parse
-# (unknown fields and wrong types stop start-up while parsing) and stop at the first Windows-only path.
-windows_out=$("$BIN/signer/signerd" --config deploy/components/windows-signer/config/signerd-windows.json 2>&1) || true
-if grep -q "cannot start: tls: cert_file: cannot open 'C:" <<<"$windows_out"; then
-  say "ok    signerd-windows.json parses (host signerd stops at its Windows paths)"
+# The Windows signerd's config cannot run here, but the Linux signerd reads the same schema and validates the
+# same listener, TLS map and identity list. With its C:\ paths pointed at the development PKI it must get through
+# all of that and stop only where the Windows certificate store is needed (unknown fields, wrong types, a bad
+# tls option or identity name stop it earlier, with another message).
+windows_config="$WORK/signerd-windows.json"
+jq --arg c "$WORK/pki/signerd.pem" --arg k "$WORK/pki/signerd-key.pem" --arg a "$WORK/pki/ca.pem" \
+  '.listener.tls.cert_file = $c | .listener.tls.key_file = $k | .listener.tls.ca_file = $a
+   | .listener.listen = "127.0.0.1:0" | .listener.health_listen = "127.0.0.1:0" | .metrics.listen = "127.0.0.1:0"' \
+  deploy/components/windows-signer/config/signerd-windows.json >"$windows_config"
+windows_out=$(timeout 20 "$BIN/signer/signerd" --config "$windows_config" 2>&1) || true
+if grep -q "cannot start: identity 'signer-windows': cert store type not implemented: WindowsLocalMachine is available only in the Windows build" <<<"$windows_out"; then
+  say "ok    signerd-windows.json is valid up to the Windows store (host signerd stops there)"
   passed=$((passed + 1))
 else
   echo "$windows_out" | tail -n 3 >&2
-  say "FAIL  signerd-windows.json does not parse"
+  say "FAIL  signerd-windows.json is not valid"
   failed=$((failed + 1))
 fi
 
