@@ -152,6 +152,17 @@ class TlsHooksTest : public ::testing::Test {
     int version = 0;
   };
 
+  // The handshake negotiated `version` and failed on both sides because the hook rejected the client's
+  // certificate, and the client received exactly the bad_certificate alert.
+  static void ExpectRefusedWithBadCertificate(const Result& result, int version) {
+    EXPECT_EQ(result.version, version);
+    EXPECT_FALSE(result.server_ok);
+    EXPECT_FALSE(result.client_ok);
+    EXPECT_EQ(result.server_verify_result, X509_V_ERR_CERT_REJECTED);
+    ASSERT_EQ(result.client_alerts.size(), 1u);
+    EXPECT_EQ(result.client_alerts[0], "bad certificate");
+  }
+
   // One handshake between a client presenting `client_cert` (may be null) and the server context, then one
   // byte from server to client so a TLS 1.3 client also reads the server's reaction to its certificate.
   // `max_version` (e.g. TLS1_2_VERSION) caps what the client offers; 0 = OpenSSL's default (TLS 1.3).
@@ -264,13 +275,7 @@ TEST_F(TlsHooksTest, RejectedPeerGetsBadCertificate) {
   PeerVerificationOptions options;
   options.on_check = [&](const PeerCheck& check) { checks.push_back(check); };
   ASSERT_TRUE(InstallPeerVerification(server_ctx_.get(), client_, options).ok());
-  Result result = Handshake(&revoked_);
-  EXPECT_EQ(result.version, TLS1_3_VERSION);
-  EXPECT_FALSE(result.server_ok);
-  EXPECT_FALSE(result.client_ok);
-  EXPECT_EQ(result.server_verify_result, X509_V_ERR_CERT_REJECTED);
-  ASSERT_EQ(result.client_alerts.size(), 1u);
-  EXPECT_EQ(result.client_alerts[0], "bad certificate");
+  ExpectRefusedWithBadCertificate(Handshake(&revoked_), TLS1_3_VERSION);
   ASSERT_EQ(checks.size(), 1u);
   EXPECT_FALSE(checks[0].accepted);
   EXPECT_EQ(checks[0].verdict.reason(), "client not OCSP valid");
@@ -293,13 +298,7 @@ TEST_F(TlsHooksTest, Tls12RejectedPeerGetsBadCertificateAndAcceptedPeerCompletes
   EXPECT_EQ(accepted.server_verify_result, X509_V_OK);
   EXPECT_TRUE(accepted.client_alerts.empty());
 
-  Result rejected = Handshake(&revoked_, false, TLS1_2_VERSION);
-  EXPECT_EQ(rejected.version, TLS1_2_VERSION);
-  EXPECT_FALSE(rejected.server_ok);
-  EXPECT_FALSE(rejected.client_ok);
-  EXPECT_EQ(rejected.server_verify_result, X509_V_ERR_CERT_REJECTED);
-  ASSERT_EQ(rejected.client_alerts.size(), 1u);
-  EXPECT_EQ(rejected.client_alerts[0], "bad certificate");
+  ExpectRefusedWithBadCertificate(Handshake(&revoked_, false, TLS1_2_VERSION), TLS1_2_VERSION);
 
   ASSERT_EQ(checks.size(), 2u);
   EXPECT_TRUE(checks[0].accepted);
