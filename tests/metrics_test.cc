@@ -458,7 +458,7 @@ TEST_F(MetricsEndpointTest, VerifierdCountsAdvisoriesDroppedWhileNatsStalls) {
   auto reject = [&]() {
     verifier::v1::VerifyPeerResponse verdict;
     grpc::Status status = VerifyPeer(*stub, ocsp->revoked, ocsp->ca, &verdict);
-    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(status.ok()) << status.error_message() << "\nverifierd log:\n" << verifierd->Log();
     EXPECT_FALSE(verdict.allowed());
     return status.ok();
   };
